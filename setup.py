@@ -1,0 +1,34 @@
+"""voxjax: real-time speech conversion in both directions, in JAX/Flax."""
+from setuptools import find_packages, setup
+
+setup(
+    name="voxjax",
+    version="0.1.0",
+    description="JAX/Flax research codebase for streaming speech-to-text and text-to-speech.",
+    packages=find_packages(include=["voxjax", "voxjax.*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        "jax>=0.8.0",
+        "flax>=0.12.0",
+        "optax>=0.2.5",
+        "orbax-checkpoint>=0.11.0",
+        "grain>=0.2.12",
+        "ml-collections>=1.1.0",
+        "absl-py>=2.1.0",
+        "numpy>=1.26",
+        "librosa>=0.11.0",
+        "soundfile>=0.12.1",
+        "soxr>=0.5.0",
+        "jiwer>=4.0.0",
+        "tensorboardX>=2.6.2",
+        "tqdm>=4.66",
+        "matplotlib>=3.8",
+        "espeakng-loader>=0.2.4",
+        "num2words>=0.5.13",
+    ],
+    extras_require={
+        "dev": ["pytest>=8.0"],
+        "eval": ["pocketsphinx>=5.0.3"],
+    },
+    entry_points={"console_scripts": ["voxjax=voxjax.cli:main"]},
+)
