@@ -1,0 +1,358 @@
+"""Tests for voxjax.data: manifests of every layout, the grain pipeline and SpecAugment."""
+import collections
+import json
+import logging
+import os
+
+import jax
+import numpy as np
+import pytest
+import soundfile as sf
+
+from configs.stt_synth import get_config
+from voxjax import audio
+from voxjax.data import augment, manifest, pipeline
+from voxjax.data.manifest import DataError, load_manifest
+from voxjax.text import CharTokenizer, normalize
+
+SR = 16000
+SHARED = "/work/shared/data"
+TOK = CharTokenizer()
+
+
+def _tone(path, seconds, freq=220.0, sr=SR):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    t = np.arange(int(round(seconds * sr))) / sr
+    sf.write(path, 0.3 * np.sin(2 * np.pi * freq * t).astype(np.float32), sr)
+
+
+def _config(**data):
+    config = get_config("tiny")
+    config.data.buckets = (60, 100, 130)
+    config.data.batch_size = 4
+    config.data.max_label_length = 40
+    config.data.num_workers = 0
+    config.data.n_mels = 16
+    config.data.update(data)
+    return config
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """26 normal utterances (30..125 frames, unique texts) + one too long + one over-long label."""
+    root = tmp_path_factory.mktemp("synth")
+    lines = []
+    for i in range(26):
+        seconds = 0.30 + i * 0.038
+        _tone(str(root / "wavs" / f"u{i}.wav"), seconds, 150 + 20 * i)
+        lines.append({"path": f"wavs/u{i}.wav", "text": f"Sample {i}.", "speaker": "s",
+                      "duration": seconds, "split": "train"})
+    _tone(str(root / "wavs" / "long.wav"), 1.5)
+    lines.append({"path": "wavs/long.wav", "text": "too long audio", "duration": 1.5,
+                  "split": "train"})
+    _tone(str(root / "wavs" / "chatty.wav"), 0.5)
+    lines.append({"path": "wavs/chatty.wav", "text": "a transcript far longer than forty "
+                  "characters allowed", "split": "train"})  # duration read from the header
+    (root / "manifest.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return load_manifest("synth", root, "train")
+
+
+def _texts(batch):
+    return [TOK.decode(row[:n]) for row, n, w in
+            zip(batch["labels"], batch["label_lengths"], batch["weights"]) if w > 0]
+
+
+def _take(it, n):
+    return [next(it) for _ in range(n)]
+
+
+# ----------------------------------------------------------------------------- manifests
+
+def test_jsonl_manifest(tmp_path, corpus):
+    assert len(corpus) == 28 and all(os.path.isabs(u.path) for u in corpus)
+    chatty = next(u for u in corpus if u.path.endswith("chatty.wav"))
+    assert chatty.duration == pytest.approx(0.5)  # from the file header
+    # A .jsonl path, an absolute audio path and a missing split (defaults to train).
+    _tone(str(tmp_path / "a.wav"), 0.2)
+    other = tmp_path / "m.jsonl"
+    other.write_text(json.dumps({"path": str(tmp_path / "a.wav"), "text": "hi"}) + "\n"
+                     + json.dumps({"path": "a.wav", "text": "yo", "split": "test"}) + "\n")
+    assert [u.text for u in load_manifest("manifest", other, "train")] == ["hi"]
+    assert [u.split for u in load_manifest("manifest", other, "all")] == ["train", "test"]
+
+
+def test_ljspeech_layout(tmp_path):
+    ids = [f"LJ001-{i:04d}" for i in range(40)]
+    for uid in ids:
+        _tone(str(tmp_path / "wavs" / f"{uid}.wav"), 0.1)
+    rows = [f"{uid}|Text {i}|Text number {i}" if i % 2 else f"{uid}|Plain {i}"
+            for i, uid in enumerate(ids)]
+    (tmp_path / "metadata.csv").write_text("\n".join(rows) + "\n")
+    everything = load_manifest("ljspeech", tmp_path, "all")
+    assert len(everything) == 40 and {u.speaker for u in everything} == {"LJ"}
+    assert everything[1].text == "Text number 1" and everything[0].text == "Plain 0"
+    assert everything[0].duration == pytest.approx(0.1)
+    by_split = collections.Counter(u.split for u in everything)
+    assert sum(len(load_manifest("ljspeech", tmp_path, s)) for s in by_split) == 40
+    # The hash split is deterministic and close to 90/5/5 on many ids.
+    counts = collections.Counter(manifest.ljspeech_split(f"LJ{i:06d}") for i in range(4000))
+    assert 0.87 < counts["train"] / 4000 < 0.93 and 0.03 < counts["test"] / 4000 < 0.07
+    assert [manifest.ljspeech_split(u) for u in ids] == [u.split for u in everything]
+
+
+def test_librispeech_layout(tmp_path):
+    for subset, speaker, chapter in [("train-clean-100", "19", "198"), ("dev-clean", "84", "121"),
+                                     ("test-clean", "61", "70")]:
+        folder = tmp_path / subset / speaker / chapter
+        uids = [f"{speaker}-{chapter}-{k:04d}" for k in range(2)]
+        for uid in uids:
+            _tone(str(folder / f"{uid}.flac"), 0.25)
+        (folder / f"{speaker}-{chapter}.trans.txt").write_text(
+            "".join(f"{uid} HELLO WORLD {k}\n" for k, uid in enumerate(uids)))
+    train = load_manifest("librispeech", tmp_path, "train-clean-100")
+    assert len(train) == 2 and train[0].speaker == "19" and train[0].path.endswith(".flac")
+    assert train[1].text == "HELLO WORLD 1" and train[0].duration == pytest.approx(0.25)
+    assert {u.split for u in load_manifest("librispeech", tmp_path, "valid")} == {"dev-clean"}
+    assert len(load_manifest("librispeech", tmp_path, "all")) == 6
+    one = load_manifest("librispeech", tmp_path / "test-clean", "all")  # root = one subset
+    assert len(one) == 2 and {u.split for u in one} == {"test-clean"}
+
+
+def test_fsdd_layouts(tmp_path):
+    bare = tmp_path / "bare"
+    for digit, index in [(3, 0), (3, 4), (7, 5), (7, 40)]:
+        _tone(str(bare / "recordings" / f"{digit}_jackson_{index}.wav"), 0.2, sr=8000)
+    test = load_manifest("fsdd", bare, "test")
+    assert [u.text for u in test] == ["three", "three"] and test[0].speaker == "jackson"
+    assert [u.text for u in load_manifest("fsdd", bare, "train")] == ["seven", "seven"]
+    meta = tmp_path / "meta"
+    _tone(str(meta / "recordings" / "1_x_9.wav"), 0.3, sr=8000)
+    (meta / "metadata.csv").write_text("file|digit|text|speaker|index|split\n"
+                                       "recordings/1_x_9.wav|1|one|x|9|valid\n")
+    (u,) = load_manifest("fsdd", meta, "valid")
+    assert (u.text, u.speaker, u.split) == ("one", "x", "valid")
+    assert u.duration == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("dataset,folder,split", [("fsdd", "fsdd", "test"),
+                                                   ("ljspeech", "ljspeech32", "all")])
+def test_shared_datasets(dataset, folder, split):
+    root = os.path.join(SHARED, folder)
+    if not os.path.isdir(root):
+        pytest.skip(f"{root} not present on this machine")
+    utterances = load_manifest(dataset, root, split)
+    assert utterances and all(os.path.isfile(u.path) and u.duration > 0 for u in utterances[:50])
+    if dataset == "fsdd":
+        assert {u.text for u in utterances} == set(manifest._DIGITS)
+
+
+def test_data_errors(tmp_path):
+    with pytest.raises(DataError, match="unknown dataset 'timit'"):
+        load_manifest("timit", tmp_path)
+    with pytest.raises(DataError, match="does not exist"):
+        load_manifest("ljspeech", tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    for dataset in ("fsdd", "librispeech"):
+        with pytest.raises(DataError, match="no .* utterances found"):
+            load_manifest(dataset, tmp_path / "empty")
+    with pytest.raises(DataError, match="no metadata.csv"):
+        load_manifest("ljspeech", tmp_path / "empty")
+    with pytest.raises(DataError, match="no manifest.jsonl"):
+        load_manifest("synth", tmp_path / "empty")
+    _tone(str(tmp_path / "a.wav"), 0.1)
+    (tmp_path / "manifest.jsonl").write_text(
+        json.dumps({"path": "a.wav", "text": "x", "split": "train"}) + "\n"
+        + json.dumps({"path": "a.wav", "text": "y", "split": "test"}) + "\n")
+    with pytest.raises(DataError, match="split 'valid'.*splits found: test, train"):
+        load_manifest("synth", tmp_path, "valid")
+    (tmp_path / "manifest.jsonl").write_text('{"path": "gone.wav", "text": "x"}\n')
+    with pytest.raises(DataError, match="1 of 1 audio files .* missing, e.g. .*gone.wav"):
+        load_manifest("synth", tmp_path)
+    (tmp_path / "manifest.jsonl").write_text('{"text": "x"}\n')
+    with pytest.raises(DataError, match=r"manifest.jsonl:1: bad manifest line"):
+        load_manifest("synth", tmp_path)
+
+
+# ----------------------------------------------------------------------------- training batches
+
+def test_train_batches_follow_the_contract(corpus, caplog):
+    config = _config()
+    mel = audio.MelConfig.from_config(config.data)
+    by_text = {normalize(u.text): u for u in corpus}
+    with caplog.at_level(logging.WARNING, logger="voxjax.data.pipeline"):
+        it = pipeline.train_iterator(config, corpus)
+    drops = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert drops == ["training data: dropped 2 of 28 utterances (1 too long, 1 label too long)"]
+    batches = _take(it, 12)
+    it.close()
+    shapes = set()
+    for batch in batches:
+        assert {k: v.dtype for k, v in batch.items()} == {
+            "features": np.float32, "feature_lengths": np.int32, "labels": np.int32,
+            "label_lengths": np.int32, "weights": np.float32}
+        size, frames, bins = batch["features"].shape
+        shapes.add(frames)
+        assert (size, bins) == (4, 16) and batch["labels"].shape == (4, 40)
+        assert np.all(batch["weights"] == 1)  # training batches are always full
+        # Padded to the smallest bucket that fits every row.
+        assert frames == pipeline.bucket_for(batch["feature_lengths"].max(), config.data.buckets)
+        for row, text in enumerate(_texts(batch)):
+            utt = by_text[text]  # labels decode back to the normalised transcript
+            n = batch["feature_lengths"][row]
+            assert n == pipeline.expected_frames(utt.duration, mel)
+            assert np.all(batch["features"][row, n:] == 0)
+            assert np.all(batch["labels"][row, batch["label_lengths"][row]:] == 0)
+    seen = {t for batch in batches for t in _texts(batch)}
+    assert "too long audio" not in seen and not any(t.startswith("a transcript") for t in seen)
+    np.testing.assert_allclose(batches[0]["features"][0, : batches[0]["feature_lengths"][0]],
+                               pipeline.featurize(by_text[_texts(batches[0])[0]], mel))
+    assert shapes <= set(config.data.buckets) and len(shapes) > 1
+
+
+def test_epoch_uses_each_utterance_once_and_reshuffles(corpus):
+    config = _config()
+    plan, _ = pipeline.train_plan(config, corpus)
+    per_epoch = plan.batches_per_epoch
+    it = pipeline.train_iterator(config, corpus)
+    epochs = [[_texts(b) for b in _take(it, per_epoch)] for _ in range(2)]
+    it.close()
+    for epoch in epochs:
+        flat = [t for batch in epoch for t in batch]
+        assert len(flat) == len(set(flat)) == per_epoch * 4
+    assert epochs[0] != epochs[1]
+
+
+def test_state_round_trip_continues_identically(corpus):
+    config = _config()
+    it = pipeline.train_iterator(config, corpus)
+    _take(it, 3)
+    state = json.loads(json.dumps(it.get_state()))  # must survive a JSON checkpoint
+    expected = _take(it, 6)  # crosses into the next epoch
+    it.close()
+    fresh = pipeline.train_iterator(config, corpus)
+    fresh.set_state(state)
+    for want, got in zip(expected, _take(fresh, 6)):
+        for key in want:
+            np.testing.assert_array_equal(want[key], got[key])
+    fresh.close()
+
+
+def test_seed_controls_order(corpus):
+    def order(seed):
+        config = _config()
+        config.seed = seed
+        it = pipeline.train_iterator(config, corpus)
+        texts = [_texts(b) for b in _take(it, 5)]
+        it.close()
+        return texts
+
+    assert order(3) == order(3)
+    assert order(3) != order(4)
+
+
+def test_process_shards_are_disjoint_and_cover_the_epoch(corpus):
+    config = _config()
+    plan, _ = pipeline.train_plan(config, corpus)
+    n = plan.batches_per_epoch
+    whole = pipeline.train_iterator(config, corpus)
+    shards = [pipeline.train_iterator(config, corpus, p, 2) for p in range(2)]
+    for _ in range(n):
+        batch = next(whole)
+        parts = [next(s) for s in shards]
+        assert [p["features"].shape[0] for p in parts] == [2, 2]
+        # Same step, same bucket on every process: the global array needs one shape.
+        assert {p["features"].shape for p in parts} == {(2,) + batch["features"].shape[1:]}
+        a, b = _texts(parts[0]), _texts(parts[1])
+        assert not set(a) & set(b) and sorted(a + b) == sorted(_texts(batch))
+    for it in [whole, *shards]:
+        it.close()
+    with pytest.raises(ValueError, match="split evenly"):
+        pipeline.train_iterator(config, corpus, 0, 3)
+
+
+def test_too_few_utterances_for_a_batch(corpus):
+    with pytest.raises(DataError, match="no full training batch"):
+        pipeline.train_iterator(_config(batch_size=16), corpus)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def test_eval_covers_every_utterance_once(corpus):
+    config = _config()
+    batches = list(pipeline.eval_batches(config, corpus, batch_size=5))
+    assert len(batches) == 6  # 28 utterances: 5 full batches + 3 real rows
+    seen = [t for b in batches for t in _texts(b)]
+    assert seen == [normalize(u.text) for u in corpus]  # in order, each once, nothing dropped
+    assert [i for b in batches for i in b["index"] if i >= 0] == list(range(len(corpus)))
+    last = batches[-1]
+    assert last["weights"].tolist() == [1, 1, 1, 0, 0] and last["index"].tolist()[3:] == [-1, -1]
+    assert np.all(last["features"][3:] == 0) and np.all(last["feature_lengths"][3:] == 0)
+    frames = {b["features"].shape[1] for b in batches}
+    assert 260 in frames  # the 150-frame item: rounded up to a multiple of the largest bucket
+    assert frames <= {60, 100, 130, 260}
+    assert {b["labels"].shape[1] for b in batches} == {40, 80}  # the long transcript is kept
+
+
+# ----------------------------------------------------------------------------- SpecAugment
+
+def test_spec_augment_masks_inside_valid_frames_only():
+    rng = jax.random.PRNGKey(0)
+    lengths = np.array([50, 20, 80], np.int32)
+    feats = np.random.default_rng(0).normal(size=(3, 80, 16)).astype(np.float32) + 3.0
+    feats[np.arange(80)[None, :] >= lengths[:, None]] = 0.0
+    kwargs = dict(freq_masks=2, freq_width=4, time_masks=2, time_width=10)
+    out = np.asarray(jax.jit(lambda r, f, n: augment.spec_augment(r, f, n, **kwargs))(
+        rng, feats, lengths))
+    changed = out != feats
+    assert changed.any()
+    for i, n in enumerate(lengths):
+        assert not changed[i, n:].any()  # padding untouched
+        fill = feats[i, :n].mean()
+        np.testing.assert_allclose(out[i][changed[i]], fill, rtol=1e-5)
+        assert changed[i, :n].mean() < 0.8  # leaves most of the utterance
+    again = np.asarray(augment.spec_augment(rng, feats, lengths, **kwargs))
+    np.testing.assert_allclose(again, out, rtol=1e-6)  # deterministic per rng
+    other = np.asarray(augment.spec_augment(jax.random.PRNGKey(1), feats, lengths, **kwargs))
+    assert not np.array_equal(other, out)
+    none = augment.spec_augment(rng, feats, lengths, freq_masks=0, freq_width=4,
+                                time_masks=0, time_width=10)
+    np.testing.assert_array_equal(np.asarray(none), feats)
+
+
+# ----------------------------------------------------------------------------- workers
+
+def test_worker_processes_give_the_same_batches(corpus):
+    inline = pipeline.train_iterator(_config(), corpus)
+    want = _take(inline, 4)
+    inline.close()
+    workers = pipeline.train_iterator(_config(num_workers=1), corpus)
+    try:
+        got = _take(workers, 2)
+        state = json.loads(json.dumps(workers.get_state()))
+        got += _take(workers, 2)
+        workers.set_state(state)
+        got += _take(workers, 2)
+    finally:
+        workers.close()
+    for w, g in zip(want + want[2:], got):
+        for key in w:
+            np.testing.assert_array_equal(w[key], g[key])
+
+
+def test_orbax_checkpoints_the_iterator(corpus, tmp_path):
+    ocp = pytest.importorskip("orbax.checkpoint")
+    import grain
+
+    config = _config()
+    it = pipeline.train_iterator(config, corpus)
+    _take(it, 2)
+    with ocp.CheckpointManager(tmp_path / "ckpt") as mgr:
+        mgr.save(2, args=ocp.args.Composite(data=grain.checkpoint.CheckpointSave(it)))
+        mgr.wait_until_finished()
+        want = _take(it, 3)
+        it.close()
+        fresh = pipeline.train_iterator(config, corpus)
+        mgr.restore(2, args=ocp.args.Composite(data=grain.checkpoint.CheckpointRestore(fresh)))
+    got = _take(fresh, 3)
+    fresh.close()
+    assert [_texts(b) for b in got] == [_texts(b) for b in want]

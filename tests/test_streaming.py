@@ -1,0 +1,95 @@
+"""StreamingTranscriber: chunk validation, live session == scanned offline == model on features."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from voxjax import audio
+from voxjax.decoding import ctc_greedy
+from voxjax.models import LanguageModel
+from voxjax.streaming import StreamingTranscriber, offline_log_probs
+
+MEL = audio.MelConfig(n_mels=16)
+CHUNK = 1280  # 80 ms at 16 kHz
+
+
+def tiny(streaming):
+    """Small causal (or bidirectional) model with random weights (big enough to vary argmax)."""
+    return LanguageModel(vocab_size=29, conv_channels=16, rnn_hidden=16, rnn_layers=1,
+                         streaming=streaming, bidirectional=True)
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    model = tiny(True)
+    params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 8, MEL.n_mels)), jnp.array([8]))
+    return StreamingTranscriber(model, params, MEL, chunk_ms=80)
+
+
+def wave(seconds=0.93, seed=0):
+    """Noisy chirp-ish signal so the random model's argmax changes over time."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * MEL.sample_rate)
+    t = np.arange(n) / MEL.sample_rate
+    return (0.3 * np.sin(2 * np.pi * (200 + 900 * t) * t) * rng.uniform(0, 1, n)
+            + 0.05 * rng.normal(size=n)).astype(np.float32)
+
+
+def test_chunk_ms_validation_and_offline_model_rejected(transcriber):
+    with pytest.raises(ValueError, match="multiple of 40 ms"):
+        StreamingTranscriber(transcriber.model, transcriber.params, MEL, chunk_ms=100)
+    with pytest.raises(ValueError, match="bidirectional"):
+        StreamingTranscriber(tiny(False), transcriber.params, MEL, chunk_ms=80)
+    assert transcriber.chunk_samples == CHUNK and transcriber.out_frames == 2
+
+
+def test_step_shapes_and_greedy_ids(transcriber):
+    state = transcriber.init_state(2)
+    x = jnp.asarray(np.stack([wave(0.08, 1), wave(0.08, 2)]))
+    state, (lp, emitted) = transcriber.step(transcriber.params, state, x)
+    assert lp.shape == (2, 2, 29) and emitted.shape == (2, 2)
+    _, (lp_bare, _) = transcriber.step(transcriber.params["params"], transcriber.init_state(2), x)
+    np.testing.assert_allclose(lp_bare, lp, atol=1e-6)
+    np.testing.assert_allclose(np.exp(lp).sum(-1), 1.0, atol=1e-5)
+    assert state["mel"].shape == (2, MEL.n_fft - MEL.hop_length)
+
+
+def test_session_equals_offline_for_random_chunking(transcriber):
+    signal = wave()  # 14880 samples: not a multiple of the chunk, so finish() pads
+    offline = transcriber.transcribe_offline(signal)
+    assert offline.log_probs.shape == (-(-(len(signal) // 160) // 4), 29)
+    assert offline.ids == ctc_greedy(offline.log_probs)  # in-graph collapsing == numpy greedy
+    assert len(offline.ids) > 2
+    rng = np.random.default_rng(0)
+    for blocks in ("chunk-multiples", "arbitrary"):
+        session = transcriber.session()
+        pos, texts = 0, []
+        while pos < len(signal):
+            size = int(rng.integers(1, 4)) * CHUNK if blocks == "chunk-multiples" \
+                else int(rng.integers(1, 3000))
+            texts.append(session.feed(signal[pos:pos + size]))
+            pos += size
+        final = session.finish()
+        assert session.ids == offline.ids and final == offline.text
+        assert all(final.startswith(t) for t in texts)  # the running hypothesis only grows
+        np.testing.assert_allclose(session.log_probs, offline.log_probs, atol=1e-5)
+
+
+def test_scanned_step_equals_model_on_whole_features(transcriber):
+    batch = np.stack([wave(0.64, 3), wave(0.64, 4)])  # 8 chunks each
+    results = transcriber.transcribe_offline(batch)
+    feats = audio.log_mel_jnp(jnp.asarray(batch), MEL)
+    bare = transcriber.params["params"]  # tasks keep the bare params tree; both forms work
+    lp, lengths = offline_log_probs(transcriber.model, bare, feats, jnp.array([64, 64]))
+    assert list(lengths) == [16, 16]
+    for b in range(2):
+        np.testing.assert_allclose(results[b].log_probs, lp[b], atol=1e-4)
+
+
+def test_offline_log_probs_for_bidirectional_model():
+    model = tiny(False)
+    feats = jnp.zeros((2, 20, MEL.n_mels))
+    params = jax.jit(model.init)(jax.random.key(0), feats, jnp.array([20, 13]))
+    lp, lengths = offline_log_probs(model, params, feats, jnp.array([20, 13]))
+    assert lp.shape == (2, 5, 29) and list(lengths) == [5, 4]
+    np.testing.assert_allclose(np.exp(lp).sum(-1), 1.0, atol=1e-5)

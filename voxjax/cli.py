@@ -1,0 +1,158 @@
+"""The ``voxjax`` command: parses flags and calls library functions, nothing more.
+
+    voxjax corpus --out DIR [--size N] [--seed S]
+    voxjax train --config configs/X.py[:tiny] --workdir W [--config.a.b=v ...]
+    voxjax eval --workdir W [--split test] [--no-beam]
+    voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--json] FILE...
+    voxjax main --workdir W [--tiny]
+
+Known failures (bad audio or text, missing data or checkpoints, wrong config keys) end with a
+one-line ``voxjax: error: ...`` on stderr and exit code 2; set VOXJAX_DEBUG=1 for a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """A user-facing problem, reported as one line."""
+
+
+def _parse_config(argv: list[str]):
+    """Parses ``--config FILE[:arg]`` plus ``--config.a.b=v`` overrides with ml_collections."""
+    from absl import flags
+    from ml_collections import config_flags
+
+    values = flags.FlagValues()
+    config_flags.DEFINE_config_file("config", None, "experiment config file", flag_values=values,
+                                    lock_config=True)
+    flags.DEFINE_string("workdir", None, "output folder", flag_values=values)
+    try:
+        values(["voxjax"] + argv)
+    except flags.Error as e:
+        raise CLIError(str(e).splitlines()[0]) from None
+    except (KeyError, AttributeError, ValueError, TypeError) as e:
+        raise CLIError(f"bad config override: {str(e).strip(chr(34))}") from None
+    if values.config is None:
+        raise CLIError("--config is required (e.g. --config configs/stt_synth.py)")
+    if not values.workdir:
+        raise CLIError("--workdir is required")
+    return values.config, values.workdir
+
+
+def cmd_corpus(args) -> int:
+    """Builds (or finds cached) the synthetic corpus."""
+    from voxjax.corpus import build_corpus
+    print(build_corpus(args.out, size=args.size, seed=args.seed))
+    return 0
+
+
+def cmd_train(args, rest: list[str]) -> int:
+    """Trains one config in a workdir (resuming if it holds a checkpoint)."""
+    from voxjax import train
+    config, workdir = _parse_config(rest)
+    metrics = train.train_and_evaluate(config, workdir)
+    print(json.dumps({k: round(float(v), 5) for k, v in metrics.items()}))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    """CER/WER of a trained workdir on a split; writes ``W/eval_<split>.json``."""
+    from voxjax import inference
+    result = inference.evaluate_workdir(args.workdir, args.split, beam=not args.no_beam)
+    print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in result.items()))
+    return 0
+
+
+def cmd_transcribe(args) -> int:
+    """Transcribes audio files, offline or chunk by chunk."""
+    from voxjax import inference
+    transcriber = inference.load_transcriber(args.workdir, stream=args.stream,
+                                             chunk_ms=args.chunk_ms)
+    failures = 0
+    for path in args.files:
+        try:
+            hyp = transcriber(path)
+        except ValueError as e:  # AudioError and friends: report, keep going with other files
+            print(f"voxjax: error: {str(e).splitlines()[0]}", file=sys.stderr)
+            failures += 1
+            continue
+        print(json.dumps({"path": path, "text": hyp}) if args.json else f"{path}\t{hyp}",
+              flush=True)
+    return EXIT_USAGE if failures else 0
+
+
+def cmd_main(args) -> int:
+    """The README's main job: corpus, training, evaluation, streaming demo, report."""
+    from voxjax import main_job
+    report = main_job.run(args.workdir, tiny=args.tiny)
+    print(f"report: {report}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree of subcommands (``train`` keeps absl-style config flags)."""
+    parser = argparse.ArgumentParser(prog="voxjax", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("corpus", help="build the built-in synthetic corpus")
+    p.add_argument("--out", required=True)
+    p.add_argument("--size", type=int, default=6000)
+    p.add_argument("--seed", type=int, default=0)
+    sub.add_parser("train", help="train a config (--config FILE --workdir W [--config.x=y])",
+                   add_help=False)
+    p = sub.add_parser("eval", help="evaluate a trained workdir")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--no-beam", action="store_true", help="greedy decoding only")
+    p = sub.add_parser("transcribe", help="transcribe audio files")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--stream", action="store_true", help="feed audio chunk by chunk")
+    p.add_argument("--chunk-ms", type=int, default=160)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("files", nargs="+")
+    p = sub.add_parser("main", help="the main job: corpus, train, evaluate, report")
+    p.add_argument("--workdir", default="runs/main")
+    p.add_argument("--tiny", action="store_true", help="tiny sizes (a smoke run in minutes)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``voxjax`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("absl", "jax._src", "orbax", "grain"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    parser = build_parser()
+    if argv[:1] == ["train"]:
+        args, rest = argparse.Namespace(command="train"), argv[1:]
+    else:
+        args, rest = parser.parse_args(argv), []
+    handlers = {"corpus": cmd_corpus, "eval": cmd_eval, "transcribe": cmd_transcribe,
+                "main": cmd_main}
+    try:
+        code = cmd_train(args, rest) if args.command == "train" else handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("voxjax: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # one line, never a traceback, unless asked for
+        if os.environ.get("VOXJAX_DEBUG"):
+            raise
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        known = isinstance(e, (CLIError, ValueError, FileNotFoundError, KeyError,
+                               FloatingPointError))
+        prefix = "" if known else f"{type(e).__name__}: "
+        print(f"voxjax: error: {prefix}{message}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Experiment configs: load ``configs/<name>.py`` files by name or path, outside absl flags."""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import ml_collections
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+
+def load(name_or_path: str, arg: str | None = None) -> ml_collections.ConfigDict:
+    """Calls ``get_config(arg)`` of ``configs/<name>.py`` (or of a file path)."""
+    path = name_or_path if name_or_path.endswith(".py") else os.path.join(CONFIG_DIR, name_or_path + ".py")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"config file not found: {path}")
+    spec = importlib.util.spec_from_file_location(f"voxjax_config_{os.path.basename(path)[:-3]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)

@@ -1,0 +1,55 @@
+"""SpecAugment (Park et al., 2019) in jnp, run inside the jitted train step.
+
+Masks are drawn from the step's rng, so augmentation is deterministic per (seed, step) and
+costs no host work. Masked cells are filled with each utterance's mean log-mel over its valid
+frames, not zero: features here are un-normalised logs (silence is about -14), so zero would be a
+loud, unnatural value, while the mean carries no information and keeps the input statistics.
+Masks never touch padding frames, so padded positions stay exactly zero.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def _band_mask(rng, sizes, count: int, width: int, axis_len: int, max_width=None):
+    """``[B, axis_len]`` bool: ``count`` bands of width ``U[0, width]`` inside ``[0, sizes)``."""
+    k_width, k_start = jax.random.split(rng)
+    batch = sizes.shape[0]
+    widths = jax.random.randint(k_width, (batch, count), 0, width + 1)
+    limit = sizes if max_width is None else jnp.minimum(sizes, max_width)
+    widths = jnp.minimum(widths, limit[:, None])
+    # Start uniform over the positions where the band still fits in the valid range.
+    room = (sizes[:, None] - widths + 1).astype(jnp.float32)
+    starts = jnp.floor(jax.random.uniform(k_start, (batch, count)) * room).astype(jnp.int32)
+    pos = jnp.arange(axis_len)[None, None, :]
+    inside = (pos >= starts[..., None]) & (pos < (starts + widths)[..., None])
+    return jnp.any(inside, axis=1)
+
+
+def spec_augment(rng: jax.Array, features: jax.Array, lengths: jax.Array, *, freq_masks: int,
+                 freq_width: int, time_masks: int, time_width: int,
+                 max_time_ratio: float = 0.2) -> jax.Array:
+    """Applies frequency and time masks to ``features [B, T, F]`` with ``lengths [B]`` valid frames.
+
+    Each of the ``freq_masks`` bands spans ``U[0, freq_width]`` mel bins over the valid frames;
+    each of the ``time_masks`` bands spans ``U[0, time_width]`` frames, capped at
+    ``max_time_ratio`` of the utterance's length so short utterances (spoken digits) keep most of
+    their frames. Masked cells take the utterance's mean over valid frames; padding is unchanged.
+    Pure and jittable (mask counts and widths are static).
+    """
+    if freq_masks == 0 and time_masks == 0:
+        return features
+    batch, frames, bins = features.shape
+    lengths = jnp.asarray(lengths, jnp.int32)
+    valid = jnp.arange(frames)[None, :] < lengths[:, None]  # [B, T]
+    k_freq, k_time = jax.random.split(rng)
+    freq = (_band_mask(k_freq, jnp.full((batch,), bins, jnp.int32), freq_masks, freq_width, bins)
+            if freq_masks else jnp.zeros((batch, bins), bool))
+    max_width = jnp.floor(lengths * max_time_ratio).astype(jnp.int32)
+    time = (_band_mask(k_time, lengths, time_masks, time_width, frames, max_width)
+            if time_masks else jnp.zeros((batch, frames), bool))
+    mask = (time[:, :, None] | freq[:, None, :]) & valid[:, :, None]
+    count = jnp.maximum(lengths, 1)[:, None, None] * bins
+    mean = jnp.sum(jnp.where(valid[:, :, None], features, 0.0), axis=(1, 2), keepdims=True) / count
+    return jnp.where(mask, mean.astype(features.dtype), features)

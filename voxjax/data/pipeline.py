@@ -1,0 +1,288 @@
+"""grain input pipeline: seeded bucketed batch plan -> features in workers -> padded batches.
+
+Design. Training data is a *batch plan*: for every epoch, a seeded shuffle of the utterances of
+each length bucket cut into full batches, the batch order shuffled too. The plan is a random-access
+source whose item ``i`` is global batch ``i`` of the infinite sequence of epochs, so
+
+* shapes are static: every batch is padded to one of ``config.data.buckets`` frames and
+  ``config.data.max_label_length`` labels (one compile per bucket in the train step);
+* it is deterministic: epoch ``e`` depends only on ``(config.seed, e)``, so the same seed gives
+  the same batches whatever the number of grain workers;
+* it is trivially checkpointable: grain's iterator state is just the next batch index.
+
+Batch layout follows ``docs/architecture.md`` (features, feature_lengths, labels, label_lengths,
+weights). Audio decoding and log-mel run in the grain map, i.e. in worker processes when
+``config.data.num_workers > 0`` (``mp_prefetch``).
+
+Multi-process sharding is by *rows*: every process walks the same global batch sequence (global
+batch = ``config.data.batch_size``) and builds rows ``[p * b, (p + 1) * b)`` with
+``b = batch_size // process_count``. Taking every P-th batch instead would let processes pick
+different buckets for the same step, and the global array of a step needs one shape everywhere.
+
+The iterators returned here are ``grain.DatasetIterator`` objects: ``next(it)``,
+``it.get_state()`` / ``it.set_state(state)`` (JSON-serialisable dicts; checkpoint them with
+Orbax via ``grain.checkpoint.CheckpointSave(it)`` / ``grain.checkpoint.CheckpointRestore(it)``)
+and ``it.close()``, which stops the worker processes; call it when done (the trainer does) and
+drop the reference, otherwise grain's own finalisers print noise at interpreter exit. Workers are
+*spawned*, so a script that builds an iterator with ``num_workers > 0`` must be import-safe
+(``if __name__ == '__main__':``); the ``voxjax`` console entry point is.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import sys
+import threading
+
+import grain
+import numpy as np
+
+from voxjax import audio
+from voxjax.data.manifest import DataError, Utterance
+from voxjax.text import CharTokenizer, TextError
+
+log = logging.getLogger(__name__)
+
+# Batches are large (B x T x n_mels floats); grain's default read-ahead of 500 elements on 16
+# threads would hold gigabytes, so read ahead a few batches only.
+_READ_OPTIONS = grain.ReadOptions(num_threads=2, prefetch_buffer_size=2)
+
+
+def expected_frames(duration: float, mel_cfg: audio.MelConfig) -> int:
+    """Feature frames the pipeline will compute for ``duration`` seconds of audio."""
+    return audio.num_frames(int(round(duration * mel_cfg.sample_rate)), mel_cfg)
+
+
+def bucket_for(frames: int, buckets) -> int | None:
+    """Smallest bucket holding ``frames`` frames, or None when it is longer than all of them."""
+    return next((b for b in sorted(buckets) if frames <= b), None)
+
+
+def featurize(utterance: Utterance | str | os.PathLike, mel_cfg: audio.MelConfig) -> np.ndarray:
+    """Log-mel features ``[frames, n_mels]`` float32 of one file (an Utterance or a path)."""
+    path = utterance.path if isinstance(utterance, Utterance) else utterance
+    return audio.log_mel(audio.load_audio(path, mel_cfg.sample_rate), mel_cfg)
+
+
+def _tokenize(utterances: list[Utterance]) -> list[np.ndarray | None]:
+    """Label ids per utterance; None where nothing speakable is left after normalisation."""
+    tokenizer, out = CharTokenizer(), []
+    for u in utterances:
+        try:
+            out.append(np.asarray(tokenizer.encode(u.text), np.int32))
+        except TextError:
+            out.append(None)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _BatchItem:
+    """One batch to build: utterance indices (``-1`` = padding row) and its padded sizes."""
+
+    rows: np.ndarray
+    frames: int
+    label_width: int
+
+
+class _MakeBatch:
+    """grain map (runs in the workers): loads, featurizes and pads one planned batch."""
+
+    def __init__(self, paths: list[str], labels: list[np.ndarray | None],
+                 mel_cfg: audio.MelConfig, with_index: bool = False):
+        self.paths, self.labels, self.mel_cfg = paths, labels, mel_cfg
+        self.with_index = with_index  # eval only: train batches keep exactly the contract keys
+
+    def __call__(self, item: _BatchItem) -> dict[str, np.ndarray]:
+        size, frames, width = len(item.rows), item.frames, item.label_width
+        batch = {"features": np.zeros((size, frames, self.mel_cfg.n_mels), np.float32),
+                 "feature_lengths": np.zeros((size,), np.int32),
+                 "labels": np.zeros((size, width), np.int32),
+                 "label_lengths": np.zeros((size,), np.int32),
+                 "weights": np.zeros((size,), np.float32)}
+        for row, index in enumerate(item.rows):
+            if index < 0:
+                continue  # padding row: all zeros, weight 0
+            # Resampling may give a frame more than the header duration predicted; that frame is
+            # cut rather than letting the batch leave its bucket.
+            feats = featurize(self.paths[index], self.mel_cfg)[:frames]
+            batch["features"][row, : len(feats)] = feats
+            batch["feature_lengths"][row] = len(feats)
+            ids = self.labels[index]
+            ids = ids[:width] if ids is not None else np.zeros((0,), np.int32)
+            batch["labels"][row, : len(ids)] = ids
+            batch["label_lengths"][row] = len(ids)
+            batch["weights"][row] = 1.0
+        if self.with_index:
+            batch["index"] = np.asarray(item.rows, np.int32)  # utterance index, -1 = padding
+        return batch
+
+
+class TrainPlan:
+    """Infinite random-access sequence of this process's share of the global training batches.
+
+    Item ``i`` is global batch ``i`` (epoch ``i // batches_per_epoch``), restricted to this
+    process's rows. Each epoch shuffles every bucket's utterances and the batch order with a
+    generator seeded by ``(seed, epoch)``; bucket remainders that do not fill a batch are dropped
+    for that epoch (a different remainder each epoch, so nothing is dropped for good).
+    """
+
+    def __init__(self, groups: dict[int, np.ndarray], batch_size: int, seed: int,
+                 label_width: int, process_index: int = 0, process_count: int = 1):
+        self.groups = {b: np.asarray(g, np.int64) for b, g in sorted(groups.items())}
+        self.batch_size, self.seed, self.label_width = batch_size, seed, label_width
+        local = batch_size // process_count
+        self.row_slice = slice(process_index * local, (process_index + 1) * local)
+        self.batches_per_epoch = sum(len(g) // batch_size for g in self.groups.values())
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(buckets [n], rows [n, batch_size])``: the global batches of ``epoch`` in order."""
+        with self._lock:
+            if epoch in self._cache:
+                return self._cache[epoch]
+        rng = np.random.default_rng([self.seed % 2**63, epoch])
+        rows, buckets = [], []
+        for bucket, members in self.groups.items():  # sorted, so the rng draws are ordered
+            members = rng.permutation(members)
+            full = len(members) // self.batch_size
+            rows.append(members[: full * self.batch_size].reshape(full, self.batch_size))
+            buckets += [bucket] * full
+        order = rng.permutation(self.batches_per_epoch)
+        plan = (np.asarray(buckets, np.int64)[order], np.concatenate(rows)[order])
+        with self._lock:
+            self._cache = {e: p for e, p in self._cache.items() if e == epoch - 1}
+            self._cache[epoch] = plan
+        return plan
+
+    def __len__(self) -> int:
+        return sys.maxsize  # infinite: epochs repeat with fresh shuffles
+
+    def __getitem__(self, index: int) -> _BatchItem:
+        epoch, position = divmod(int(index), self.batches_per_epoch)
+        buckets, rows = self.epoch(epoch)
+        return _BatchItem(rows=rows[position, self.row_slice], frames=int(buckets[position]),
+                          label_width=self.label_width)
+
+    def __getstate__(self):  # the lock and cache stay behind when shipped to a worker
+        state = dict(self.__dict__)
+        state.pop("_lock"), state.pop("_cache")
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, _cache={}, _lock=threading.Lock())
+
+
+def _finish(dataset: grain.MapDataset, num_workers: int) -> grain.DatasetIterator:
+    """MapDataset -> iterator, featurizing in ``num_workers`` processes when > 0."""
+    ds = dataset.to_iter_dataset(_READ_OPTIONS)
+    if num_workers > 0:
+        from absl import flags  # grain's workers read absl flags; a library caller has none
+        if not flags.FLAGS.is_parsed():
+            flags.FLAGS.mark_as_parsed()
+        ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers,
+                                                         per_worker_buffer_size=2))
+        # Workers hand batches over in shared memory that is unlinked when the array dies; copy
+        # into ordinary arrays so a batch kept by the caller cannot pin (or outlive) the segment.
+        ds = ds.map(_own_arrays)
+    return iter(ds)
+
+
+def _own_arrays(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.array(v) for k, v in batch.items()}
+
+
+def train_plan(config, utterances: list[Utterance], process_index: int = 0,
+               process_count: int = 1) -> tuple[TrainPlan, _MakeBatch]:
+    """Filters ``utterances`` for training and builds the batch plan and the batch builder.
+
+    Drops (with one logged count) utterances longer than the largest bucket, with more labels
+    than ``max_label_length``, with no speakable text, or too short for a single frame.
+    """
+    data = config.data
+    mel_cfg = audio.MelConfig.from_config(data)
+    buckets, batch_size, width = sorted(data.buckets), int(data.batch_size), data.max_label_length
+    if not 0 <= process_index < process_count or batch_size % process_count:
+        raise ValueError(f"batch_size {batch_size} must split evenly over {process_count} "
+                         f"processes (process_index {process_index})")
+    labels = _tokenize(utterances)
+    groups: dict[int, list[int]] = {b: [] for b in buckets}
+    dropped = {"too long": 0, "label too long": 0, "no text": 0, "too short": 0}
+    for i, (u, ids) in enumerate(zip(utterances, labels)):
+        frames = expected_frames(u.duration, mel_cfg)
+        bucket = bucket_for(frames, buckets)
+        reason = ("no text" if ids is None else "too short" if frames == 0
+                  else "too long" if bucket is None else "label too long" if len(ids) > width
+                  else None)
+        if reason:
+            dropped[reason] += 1
+        else:
+            groups[bucket].append(i)
+    if sum(dropped.values()):
+        log.warning("training data: dropped %d of %d utterances (%s)", sum(dropped.values()),
+                    len(utterances), ", ".join(f"{n} {r}" for r, n in dropped.items() if n))
+    plan = TrainPlan({b: np.asarray(g) for b, g in groups.items()}, batch_size, config.seed,
+                     width, process_index, process_count)
+    if plan.batches_per_epoch == 0:
+        raise DataError(f"no full training batch: {sum(map(len, groups.values()))} usable "
+                        f"utterances over buckets {tuple(buckets)}, batch_size {batch_size}")
+    return plan, _MakeBatch([u.path for u in utterances], labels, mel_cfg)
+
+
+def train_iterator(config, utterances: list[Utterance], process_index: int = 0,
+                   process_count: int = 1) -> grain.DatasetIterator:
+    """Infinite, checkpointable iterator of this process's training batches.
+
+    Each batch has ``config.data.batch_size // process_count`` rows. ``get_state()`` /
+    ``set_state()`` round-trip exactly (the next batch after ``set_state`` is the one that
+    followed the saved state). Call ``close()`` when done to stop the grain worker processes.
+    """
+    plan, make_batch = train_plan(config, utterances, process_index, process_count)
+    return _finish(grain.MapDataset.source(plan).map(make_batch), config.data.num_workers)
+
+
+def eval_plan(config, utterances: list[Utterance], batch_size: int | None = None
+              ) -> tuple[list[_BatchItem], _MakeBatch]:
+    """Eval batches in manifest order; see :func:`eval_batches`."""
+    data = config.data
+    mel_cfg = audio.MelConfig.from_config(data)
+    batch_size = int(batch_size or data.batch_size)
+    buckets, width = sorted(data.buckets), data.max_label_length
+    labels = _tokenize(utterances)
+    if any(ids is None for ids in labels):
+        log.warning("eval data: %d utterances have no speakable text (empty labels)",
+                    sum(ids is None for ids in labels))
+    items = []
+    for start in range(0, len(utterances), batch_size):
+        rows = np.full((batch_size,), -1, np.int64)
+        rows[: min(batch_size, len(utterances) - start)] = np.arange(
+            start, min(start + batch_size, len(utterances)))
+        chunk = rows[rows >= 0]
+        longest = max(expected_frames(utterances[i].duration, mel_cfg) for i in chunk)
+        longest_label = max(len(labels[i]) if labels[i] is not None else 0 for i in chunk)
+        # Over-long items are kept: round up to a multiple of the largest bucket / label width
+        # (a few extra shapes in evaluation beat silently skipping utterances).
+        frames = bucket_for(longest, buckets) or buckets[-1] * math.ceil(longest / buckets[-1])
+        items.append(_BatchItem(rows=rows, frames=frames,
+                                label_width=width * max(1, math.ceil(longest_label / width))))
+    paths = [u.path for u in utterances]
+    return items, _MakeBatch(paths, labels, mel_cfg, with_index=True)
+
+
+def eval_batches(config, utterances: list[Utterance], batch_size: int | None = None
+                 ) -> grain.DatasetIterator:
+    """One ordered pass over ``utterances``: every utterance exactly once, nothing dropped.
+
+    Batches hold ``batch_size`` (default ``config.data.batch_size``) rows in manifest order; the
+    last one is padded with all-zero, weight-0 rows. Besides the contract's keys, eval batches
+    carry ``index`` int32 [B]: each row's position in ``utterances`` (-1 for padding). Each
+    batch is padded to the smallest bucket that fits it; items longer than every bucket get a
+    multiple of the largest bucket, labels longer than ``max_label_length`` a multiple of it.
+    Close the iterator when stopping early.
+    """
+    if not utterances:
+        raise DataError("no utterances to evaluate")
+    items, make_batch = eval_plan(config, utterances, batch_size)
+    return _finish(grain.MapDataset.source(items).map(make_batch), config.data.num_workers)

@@ -1,0 +1,118 @@
+"""The README's main job: corpus → train (offline and streaming STT) → evaluate → stream → report.
+
+Everything it writes lands in one workdir:
+    corpus/                      the built-in synthetic corpus (cached between runs)
+    stt_synth/, stt_synth_streaming/   training workdirs (checkpoints, metrics.jsonl, TensorBoard)
+    report.md, results.json      the figures below, with the command that made them
+    plots/*.png, transcripts/*.txt
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+from voxjax import audio, config as config_lib, evaluation, inference, train
+
+EXPERIMENTS = ("stt_synth", "stt_synth_streaming")
+EVAL_SPLITS = ("test", "test_unseen")
+
+
+def _read_metrics(workdir: str) -> list[dict]:
+    path = os.path.join(workdir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _plot_training(workdir: str, name: str, out_dir: str) -> str:
+    rows = [r for r in _read_metrics(workdir) if r.get("split") == "train" and "loss" in r]
+    path = os.path.join(out_dir, f"{name}_loss.png")
+    if rows:
+        evaluation.plot_curves([r["step"] for r in rows], {"train loss": [r["loss"] for r in rows]},
+                               path, f"{name}: CTC loss per character")
+    return path
+
+
+def _stream_demo(workdir: str, split_paths: list[str], chunk_ms: int, out_path: str) -> dict:
+    """Transcribes files chunk by chunk, timing every chunk after warm-up."""
+    transcriber = inference.load_transcriber(workdir, stream=True, chunk_ms=chunk_ms)
+    streamer, times, audio_s, lines = transcriber.streamer, [], 0.0, []
+    for path in split_paths:
+        wave = audio.load_audio(path, transcriber.mel.sample_rate)
+        audio_s += len(wave) / transcriber.mel.sample_rate
+        session = streamer.session()
+        for start in range(0, len(wave), transcriber.chunk_samples):
+            with evaluation.Stopwatch() as sw:
+                session.feed(wave[start:start + transcriber.chunk_samples])
+            times.append(sw.seconds)
+        lines.append(f"{path}\t{session.finish()}")
+    with open(out_path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    warm = times[5:] or times  # the first chunks include compilation
+    return {"chunk_ms": chunk_ms, "rtf": float(np.sum(times) / audio_s),
+            **evaluation.latency_summary(warm)}
+
+
+def run(workdir: str, tiny: bool = False) -> str:
+    """Runs the whole job and returns the path of ``report.md``."""
+    arg = "tiny" if tiny else None
+    for sub in ("plots", "transcripts"):
+        os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    corpus_dir = os.path.join(workdir, "corpus")
+    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": platform.processor()
+                     or platform.machine(), "cpus": os.cpu_count(), "tiny": tiny, "models": {}}
+    for name in EXPERIMENTS:
+        config = config_lib.load(name, arg)
+        config.data.root = corpus_dir
+        run_dir = os.path.join(workdir, name)
+        start = time.time()
+        train.train_and_evaluate(config, run_dir)
+        entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps}
+        for split in EVAL_SPLITS:
+            entry[split] = inference.evaluate_workdir(run_dir, split, beam=True)
+        entry["loss_plot"] = _plot_training(run_dir, name, os.path.join(workdir, "plots"))
+        results["models"][name] = entry
+    stream_dir = os.path.join(workdir, "stt_synth_streaming")
+    with open(os.path.join(stream_dir, "eval_test.json")) as f:
+        test_paths = [u["path"] for u in json.load(f)["utterances"][:8]]
+    results["streaming"] = _stream_demo(stream_dir, test_paths, 160,
+                                        os.path.join(workdir, "transcripts", "streaming_test.txt"))
+    with open(os.path.join(workdir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    return _write_report(workdir, results)
+
+
+def _write_report(workdir: str, results: dict) -> str:
+    rows = []
+    for name, entry in results["models"].items():
+        for split in EVAL_SPLITS:
+            m = entry[split]
+            rows.append({"model": name, "split": split, "CER greedy": m["cer"],
+                         "CER beam+prior": m.get("cer_beam", float("nan")), "WER greedy": m["wer"],
+                         "WER beam+prior": m.get("wer_beam", float("nan")),
+                         "utterances": int(m["utterances"]), "train s": entry["train_seconds"]})
+    s = results["streaming"]
+    lines = [
+        "# voxjax main job report", "",
+        f"Date {results['date']}, {results['cpus']} CPUs ({results['machine']}), "
+        f"tiny={results['tiny']}. Command: `voxjax main --workdir {workdir}`"
+        + (" --tiny" if results["tiny"] else "") + ".", "",
+        "## Speech to text (CER/WER on held-out sentences; test_unseen also has unseen voices)", "",
+        evaluation.markdown_table(rows, list(rows[0])), "",
+        "## Streaming transcription (streaming model, measured chunk by chunk after warm-up)", "",
+        f"chunk {s['chunk_ms']} ms: RTF {s['rtf']:.4f}, chunk latency median "
+        f"{s['median_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms. Transcripts: "
+        "`transcripts/streaming_test.txt`.", "",
+        "## Plots", "",
+    ]
+    lines += [f"![{n}](plots/{os.path.basename(e['loss_plot'])})"
+              for n, e in results["models"].items()]
+    path = os.path.join(workdir, "report.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,136 @@
+"""The speech-to-text network p(text | speech): conv front end (x4) + GRU/LSTM stack + CTC head.
+
+(In this codebase "language model" means this acoustic-to-character network; the character
+n-gram used in beam search is the *text prior*, see ``text_prior.py``.)
+
+Layout, ``[B, T, n_mels]`` log-mel at 10 ms in:
+  fixed affine per frame ((x - mean) / std; no utterance statistics, so streaming-safe)
+  -> ``conv_layers`` x [stride-2 conv (kernel ``conv_kernel``) -> LayerNorm -> GELU]   (x4 for 2)
+  -> ``rnn_layers`` x [GRU/LSTM (bi or uni) -> dropout]
+  -> Dense(vocab_size) logits ``[B, ceil(T / 4), V]`` at 40 ms.
+
+``streaming=True`` makes every conv causal and every RNN unidirectional; then ``init_state`` and
+``step`` run the network chunk by chunk with output identical to ``__call__`` on the whole input.
+"""
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from voxjax.models.layers import RNNLayer, StreamableConv1D, rnn_zero_carry
+
+
+class LanguageModel(nn.Module):
+    """Conv + RNN + CTC speech recogniser; see the module docstring for the layout."""
+
+    vocab_size: int = 29  # CTC outputs, blank (id 0) included
+    conv_channels: int = 256  # channels of every front-end conv
+    conv_layers: int = 2  # each a stride-2 conv: 2 layers = x4 subsampling
+    conv_kernel: int = 5  # frames per conv output; streaming carries kernel - 2 frames per conv
+    rnn_cell: str = "gru"  # gru | lstm
+    rnn_hidden: int = 256  # hidden units per direction
+    rnn_layers: int = 3  # stacked recurrent layers
+    bidirectional: bool = True  # ignored (forced off) when streaming
+    dropout: float = 0.1  # after the conv front end and every RNN layer (train only)
+    streaming: bool = False  # causal convs + unidirectional RNN, enables init_state/step
+    # Fixed per-frame affine on log-mel (no utterance statistics, so streaming-safe): measured
+    # mean/std of eSpeak speech log-mels are about -8 / 4.2 (silence sits at log(1e-6) = -13.8).
+    feature_mean: float = -8.0
+    feature_std: float = 4.0
+
+    @classmethod
+    def from_config(cls, model_config, vocab_size: int) -> "LanguageModel":
+        """Builds the model from a ``config.model`` ConfigDict (unknown keys, e.g. chunk_ms, ignored)."""
+        fields = {"conv_channels", "conv_layers", "conv_kernel", "rnn_cell", "rnn_hidden",
+                  "rnn_layers", "bidirectional", "dropout", "streaming", "feature_mean",
+                  "feature_std"}
+        kwargs = {k: model_config[k] for k in fields if k in model_config}
+        if kwargs.get("rnn_cell", "gru") not in ("gru", "lstm"):
+            raise ValueError(f"model.rnn_cell must be 'gru' or 'lstm', got {kwargs['rnn_cell']!r}")
+        return cls(vocab_size=vocab_size, **kwargs)
+
+    @property
+    def subsampling(self) -> int:
+        """Input frames per output frame (2 ** conv_layers)."""
+        return 2 ** self.conv_layers
+
+    @property
+    def is_bidirectional(self) -> bool:
+        """Whether the RNN stack looks at the future (never when streaming)."""
+        return self.bidirectional and not self.streaming
+
+    def setup(self):
+        # setup (not compact) so __call__ and step share one set of submodules and parameters.
+        self.convs = [StreamableConv1D(self.conv_channels, self.conv_kernel, 2,
+                                       causal=self.streaming, name=f"conv_{i}")
+                      for i in range(self.conv_layers)]
+        self.conv_norms = [nn.LayerNorm(name=f"conv_norm_{i}") for i in range(self.conv_layers)]
+        self.rnns = [RNNLayer(self.rnn_cell, self.rnn_hidden, self.is_bidirectional,
+                              name=f"rnn_{i}") for i in range(self.rnn_layers)]
+        self.drop = nn.Dropout(self.dropout)
+        self.head = nn.Dense(self.vocab_size, name="ctc_head")
+
+    def _normalise(self, features):
+        return (features.astype(jnp.float32) - self.feature_mean) / self.feature_std
+
+    def output_lengths(self, lengths):
+        """Valid output frames for ``lengths`` valid input frames (ceil-divide per stride-2 conv)."""
+        lengths = jnp.asarray(lengths, jnp.int32)
+        for _ in range(self.conv_layers):
+            lengths = (lengths + 1) // 2
+        return lengths
+
+    def __call__(self, features, lengths, train: bool = False):
+        """``features [B, T, n_mels]``, ``lengths [B]`` -> ``(logits [B, T', V], out_lengths [B])``.
+
+        ``T' = ceil(T / subsampling)``; frames past ``lengths`` are zeroed after normalisation so
+        padding looks like average input, and the RNNs get ``seq_lengths`` (the backward direction
+        starts at each sequence's last valid frame). Dropout draws from the 'dropout' rng.
+        """
+        t = features.shape[1]
+        valid = jnp.arange(t)[None, :] < jnp.asarray(lengths)[:, None]
+        x = jnp.where(valid[..., None], self._normalise(features), 0.0)
+        for conv, norm in zip(self.convs, self.conv_norms):
+            x = nn.gelu(norm(conv(x)))
+        out_lengths = self.output_lengths(lengths)
+        x = self.drop(x, deterministic=not train)
+        for rnn in self.rnns:
+            x = rnn(x, seq_lengths=out_lengths)
+            x = self.drop(x, deterministic=not train)
+        return self.head(x), out_lengths
+
+    # ------------------------------------------------------------------------- streaming
+
+    def init_state(self, batch_size: int, n_mels: int = 80):
+        """Zero streaming state: each causal conv's left context and each RNN layer's carry.
+
+        ``{'conv': ([B, k-2, n_mels], [B, k-2, C], ...), 'rnn': (carry, ...)}``; needs no parameters
+        (call it on the unbound module). Only for ``streaming=True`` models.
+        """
+        self._check_streaming()
+        convs = tuple(StreamableConv1D.init_state(batch_size, n_mels if i == 0 else self.conv_channels,
+                                                  self.conv_kernel, 2)
+                      for i in range(self.conv_layers))
+        rnns = tuple(rnn_zero_carry(self.rnn_cell, batch_size, self.rnn_hidden)
+                     for _ in range(self.rnn_layers))
+        return {"conv": convs, "rnn": rnns}
+
+    def step(self, state, chunk_features):
+        """``(state, chunk_features [B, k*sub, n_mels]) -> (state, logits [B, k, V])`` (no dropout)."""
+        self._check_streaming()
+        x = self._normalise(chunk_features)
+        conv_states = []
+        for conv, norm, s in zip(self.convs, self.conv_norms, state["conv"]):
+            s, x = conv.step(s, x)
+            conv_states.append(s)
+            x = nn.gelu(norm(x))
+        carries = []
+        for rnn, c in zip(self.rnns, state["rnn"]):
+            c, x = rnn(x, initial_carry=c, return_carry=True)
+            carries.append(c)
+        return {"conv": tuple(conv_states), "rnn": tuple(carries)}, self.head(x)
+
+    def _check_streaming(self):
+        if not self.streaming:
+            raise ValueError("this model is bidirectional/offline (model.streaming=False); "
+                             "only a streaming model has init_state/step")

@@ -1,0 +1,181 @@
+"""Streamable building blocks: strided 1-D convs with left-context state, RNN stacks with carries.
+
+Shape convention: every sequence tensor is batch-major ``[B, T, C]``.
+
+Causal strided conv (kernel ``k``, stride ``s``): output frame ``j`` sees input frames
+``j*s + s - k .. j*s + s - 1``, i.e. it ends at the last frame of its own stride block and never
+looks ahead. Offline this is a VALID conv on the input left-padded with ``k - s`` zeros (and
+right-padded to a multiple of ``s``), giving ``ceil(T / s)`` outputs. Streaming keeps the last
+``k - s`` input frames as state and runs the same VALID conv on ``state ++ chunk``: a chunk of
+``c`` frames (``c`` a multiple of ``s``) gives ``(k - s + c - k) / s + 1 = c / s`` outputs, and
+because the zero state is exactly the offline left padding, chunked output equals offline output.
+
+The RNN layers project the inputs of all time steps with one big matmul outside the scan (much
+faster on CPU than projecting inside every step) and only run the recurrent matmul sequentially;
+they go through ``nn.RNN`` so ``seq_lengths`` handling (bidirectional backward pass starting at
+each sequence's last valid frame) and carry selection are flax's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+Carry = Any
+
+
+class StreamableConv1D(nn.Module):
+    """Strided 1-D conv over time; ``causal`` makes it streamable with a left-context state."""
+
+    features: int  # output channels
+    kernel_size: int = 5  # frames seen per output
+    stride: int = 2  # frame-rate reduction
+    causal: bool = True  # False: centred ('same'-like) padding, offline only
+
+    def setup(self):
+        if self.kernel_size < self.stride:
+            raise ValueError(f"conv kernel {self.kernel_size} smaller than stride {self.stride}")
+        self.conv = nn.Conv(self.features, (self.kernel_size,), strides=(self.stride,),
+                            padding="VALID")
+
+    @property
+    def context(self) -> int:
+        """Input frames carried between chunks (the causal left padding)."""
+        return self.kernel_size - self.stride
+
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        """Offline: ``x [B, T, C] -> [B, ceil(T / stride), features]``."""
+        t = x.shape[1]
+        right_fill = (-t) % self.stride  # make T a multiple of the stride
+        if self.causal:
+            left, right = self.context, right_fill
+        else:  # centred: split the k - s context frames around the block
+            left = self.context // 2
+            right = self.context - left + right_fill
+        return self.conv(jnp.pad(x, ((0, 0), (left, right), (0, 0))))
+
+    def step(self, state: jnp.ndarray, x: jnp.ndarray):
+        """Streaming: ``(state [B, k-s, C], x [B, c, C]) -> (state, [B, c/s, features])``."""
+        if not self.causal:
+            raise ValueError("only a causal conv can run in streaming mode")
+        if x.shape[1] % self.stride:
+            raise ValueError(f"chunk of {x.shape[1]} frames is not a multiple of stride {self.stride}")
+        joined = jnp.concatenate([state.astype(x.dtype), x], axis=1)
+        new_state = joined[:, joined.shape[1] - self.context:]
+        return new_state, self.conv(joined)
+
+    @staticmethod
+    def init_state(batch_size: int, in_features: int, kernel_size: int, stride: int):
+        """Zero left context ``[B, k - s, in_features]`` (equals the offline left padding)."""
+        return jnp.zeros((batch_size, kernel_size - stride, in_features), jnp.float32)
+
+
+class ProjectedGRUCell(nn.RNNCellBase):
+    """GRU cell whose input arrives already projected to ``[..., 3H]`` (r, z, n pre-activations)."""
+
+    features: int  # hidden size H
+
+    @nn.compact
+    def __call__(self, carry, inputs):
+        """One step: ``(h [B, H], x_proj [B, 3H]) -> (h, h)`` (PyTorch/flax GRU equations)."""
+        h = carry
+        hp = nn.Dense(3 * self.features, kernel_init=nn.initializers.orthogonal(),
+                      name="recurrent")(h)
+        xr, xz, xn = jnp.split(inputs, 3, axis=-1)
+        hr, hz, hn = jnp.split(hp, 3, axis=-1)
+        r = jax.nn.sigmoid(xr + hr)
+        z = jax.nn.sigmoid(xz + hz)
+        n = jnp.tanh(xn + r * hn)
+        h = (1.0 - z) * n + z * h
+        return h, h
+
+    @nn.nowrap
+    def initialize_carry(self, rng, input_shape):
+        """Zero hidden state for batch dims ``input_shape[:-1]``."""
+        return jnp.zeros(tuple(input_shape[:-1]) + (self.features,), jnp.float32)
+
+    @property
+    def num_feature_axes(self) -> int:
+        """Feature axes of the input (flax's RNN uses this to find the time axis)."""
+        return 1
+
+
+class ProjectedLSTMCell(nn.RNNCellBase):
+    """LSTM cell whose input arrives already projected to ``[..., 4H]`` (i, f, g, o)."""
+
+    features: int  # hidden size H
+
+    @nn.compact
+    def __call__(self, carry, inputs):
+        """One step: ``((c, h), x_proj [B, 4H]) -> ((c, h), h)``."""
+        c, h = carry
+        hp = nn.Dense(4 * self.features, kernel_init=nn.initializers.orthogonal(),
+                      name="recurrent")(h)
+        i, f, g, o = jnp.split(inputs + hp, 4, axis=-1)
+        c = jax.nn.sigmoid(f + 1.0) * c + jax.nn.sigmoid(i) * jnp.tanh(g)  # +1: remember by default
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (c, h), h
+
+    @nn.nowrap
+    def initialize_carry(self, rng, input_shape):
+        """Zero ``(c, h)`` for batch dims ``input_shape[:-1]``."""
+        zeros = jnp.zeros(tuple(input_shape[:-1]) + (self.features,), jnp.float32)
+        return zeros, zeros
+
+    @property
+    def num_feature_axes(self) -> int:
+        """Feature axes of the input (flax's RNN uses this to find the time axis)."""
+        return 1
+
+
+_GATES = {"gru": (ProjectedGRUCell, 3), "lstm": (ProjectedLSTMCell, 4)}
+
+
+def rnn_zero_carry(cell: str, batch_size: int, hidden: int) -> Carry:
+    """Zero carry of one unidirectional layer: ``h [B, H]`` (gru) or ``(c, h)`` (lstm)."""
+    if cell not in _GATES:
+        raise ValueError(f"unknown rnn_cell {cell!r}; expected 'gru' or 'lstm'")
+    zeros = jnp.zeros((batch_size, hidden), jnp.float32)
+    return zeros if cell == "gru" else (zeros, zeros)
+
+
+class RNNLayer(nn.Module):
+    """One GRU/LSTM layer (optionally bidirectional) with explicit carries and ``seq_lengths``."""
+
+    cell: str = "gru"  # gru | lstm
+    hidden: int = 256  # per direction
+    bidirectional: bool = False  # output is [fwd, bwd] concatenated (2H)
+
+    @nn.compact
+    def __call__(self, x, seq_lengths=None, initial_carry=None, return_carry: bool = False):
+        """``x [B, T, C] -> y [B, T, H * directions]``, or ``(carry, y)`` with ``return_carry``.
+
+        ``initial_carry`` (unidirectional only) continues a stream; the returned carry is the one
+        after each sequence's last valid frame when ``seq_lengths`` is given, else after frame T.
+        Without ``return_carry`` flax does not keep the per-step carry history (cheaper).
+        """
+        if self.cell not in _GATES:
+            raise ValueError(f"unknown rnn_cell {self.cell!r}; expected 'gru' or 'lstm'")
+        cell_cls, gates = _GATES[self.cell]
+        dirs = 2 if self.bidirectional else 1
+        # One matmul for every time step and direction; the scan only does h @ W_h.
+        proj = nn.Dense(dirs * gates * self.hidden, name="input")(x)
+        fwd = nn.RNN(cell_cls(self.hidden, name="forward"))
+        if not self.bidirectional:
+            return fwd(proj, seq_lengths=seq_lengths, initial_carry=initial_carry,
+                       return_carry=return_carry)
+        if initial_carry is not None:
+            raise ValueError("a bidirectional layer cannot continue from a carry (not streamable)")
+        proj_f, proj_b = jnp.split(proj, 2, axis=-1)
+        bwd = nn.RNN(cell_cls(self.hidden, name="backward"))
+        # reverse + keep_order with seq_lengths: flax flips each sequence inside its own length,
+        # so the backward pass starts at the last valid frame, not at the padding.
+        out_f = fwd(proj_f, seq_lengths=seq_lengths, return_carry=return_carry)
+        out_b = bwd(proj_b, seq_lengths=seq_lengths, return_carry=return_carry, reverse=True,
+                    keep_order=True)
+        if not return_carry:
+            return jnp.concatenate([out_f, out_b], axis=-1)
+        (carry_f, y_f), (carry_b, y_b) = out_f, out_b
+        return (carry_f, carry_b), jnp.concatenate([y_f, y_b], axis=-1)

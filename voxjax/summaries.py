@@ -1,0 +1,108 @@
+"""Metrics out: ``workdir/metrics.jsonl`` for machines, TensorBoard (tensorboardX) for people.
+
+Only process 0 writes (pass ``enabled=jax.process_index() == 0``); on other processes every
+method is a no-op so callers need no ``if``. TensorBoard goes through tensorboardX, which writes
+event files without TensorFlow.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+
+def _to_float(value: Any) -> float:
+    """A scalar metric as a Python float (numpy/jax scalars and 0-d arrays included)."""
+    return float(np.asarray(value))
+
+
+def colorize(array: np.ndarray, cmap: str = "viridis") -> np.ndarray:
+    """Maps a 2-D array to an ``[H, W, 3]`` uint8 image, min–max normalised, via matplotlib."""
+    import matplotlib  # lazy: only image summaries need it
+    a = np.asarray(array, np.float32)
+    finite = np.isfinite(a)
+    lo, hi = (a[finite].min(), a[finite].max()) if finite.any() else (0.0, 1.0)
+    a = np.where(finite, (a - lo) / max(hi - lo, 1e-12), 0.0)
+    rgba = matplotlib.colormaps[cmap](a)
+    return (rgba[..., :3] * 255).round().astype(np.uint8)
+
+
+class SummaryWriter:
+    """Writes scalars to JSON lines and TensorBoard; audio, images and text to TensorBoard."""
+
+    def __init__(self, workdir: str, enabled: bool = True):
+        """Opens ``workdir/metrics.jsonl`` (appending, so resumed runs keep history) and
+        ``workdir/tensorboard``; does nothing when ``enabled`` is False."""
+        self.enabled = enabled
+        self.workdir = workdir
+        self._jsonl = None
+        self._tb = None
+        if enabled:
+            os.makedirs(workdir, exist_ok=True)
+            self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", buffering=1)
+            from tensorboardX import SummaryWriter as _TBWriter  # lazy: not needed off process 0
+            self._tb = _TBWriter(os.path.join(workdir, "tensorboard"), flush_secs=30)
+
+    def scalars(self, step: int, metrics: Mapping[str, Any], prefix: str = "train") -> None:
+        """Logs a flat dict of scalars: one JSON line ``{step, split: prefix, time, **metrics}``
+        and one TensorBoard scalar ``prefix/name`` each. Non-finite values become ``null``."""
+        if not self.enabled:
+            return
+        values = {k: _to_float(v) for k, v in metrics.items()}
+        # JSON has no NaN/Inf; null keeps the file parseable by strict readers.
+        row = {"step": int(step), "split": prefix, "time": round(time.time(), 3)}
+        row.update({k: (v if math.isfinite(v) else None) for k, v in values.items()})
+        self._jsonl.write(json.dumps(row) + "\n")
+        for k, v in values.items():
+            self._tb.add_scalar(f"{prefix}/{k}" if prefix else k, v, int(step))
+
+    def audio(self, step: int, name: str, wave: np.ndarray, sample_rate: int) -> None:
+        """Logs a mono waveform (float in [-1, 1]) as a TensorBoard audio clip."""
+        if not self.enabled:
+            return
+        wave = np.clip(np.asarray(wave, np.float32).reshape(-1), -1.0, 1.0)
+        self._tb.add_audio(name, wave, int(step), sample_rate=int(sample_rate))
+
+    def image(self, step: int, name: str, array: np.ndarray, cmap: str = "viridis") -> None:
+        """Logs an image: ``[H, W, 3|4]`` (uint8, or float in [0, 1]) as is, or a 2-D array
+        (row 0 at the top) rendered with a matplotlib colormap."""
+        if not self.enabled:
+            return
+        a = np.asarray(array)
+        if a.ndim == 2:
+            a = colorize(a, cmap)
+        elif a.ndim != 3 or a.shape[-1] not in (1, 3, 4):
+            raise ValueError(f"image {name!r}: expected [H, W] or [H, W, C], got {a.shape}")
+        elif a.dtype != np.uint8:
+            a = (np.clip(a.astype(np.float32), 0.0, 1.0) * 255).round().astype(np.uint8)
+        self._tb.add_image(name, a, int(step), dataformats="HWC")
+
+    def text(self, step: int, name: str, value: str) -> None:
+        """Logs a string (e.g. reference and hypothesis) to TensorBoard's text tab."""
+        if not self.enabled:
+            return
+        self._tb.add_text(name, str(value), int(step))
+
+    def flush(self) -> None:
+        """Pushes buffered events to disk."""
+        if self.enabled:
+            self._jsonl.flush()
+            self._tb.flush()
+
+    def close(self) -> None:
+        """Flushes and closes both outputs; safe to call twice."""
+        if self.enabled and self._tb is not None:
+            self._jsonl.close()
+            self._tb.close()
+            self._jsonl = self._tb = None
+            self.enabled = False
+
+    def __enter__(self) -> "SummaryWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,67 @@
+"""Task registry: ``config.task`` names a module ``voxjax.tasks.<name>`` that builds the task.
+
+A task is everything model- and data-specific; the trainer (``voxjax.train``) only calls the
+methods of the :class:`Task` protocol below. Task modules are imported lazily so that asking
+for one task never imports the dependencies of another (e.g. a TTS vocoder for an STT run).
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any, Iterator, Mapping, Protocol, runtime_checkable
+
+import jax
+import numpy as np
+
+Batch = Mapping[str, np.ndarray]
+
+
+@runtime_checkable
+class Task(Protocol):
+    """What every trainable model provides to ``voxjax.train``.
+
+    ``loss`` runs inside the ``jax.shard_map``'d update step on the local shard of the global
+    batch, so it must be pure ``jnp`` (no host callbacks, no Python randomness) and should
+    return per-shard *means*: the trainer averages loss, gradients and metrics over the
+    ``'data'`` axis with ``lax.pmean``.
+    """
+
+    def train_iterator(self, process_index: int, process_count: int) -> Iterator[Batch]:
+        """An endless, checkpointable grain iterator (``get_state``/``set_state``) of this
+        process's share of each global batch, as numpy dicts with a few fixed shapes."""
+
+    def init(self, rng: jax.Array, batch: Batch) -> Any:
+        """Initial parameters (a pytree) for a batch of the iterator's shapes."""
+
+    def loss(self, params: Any, batch: Batch, rng: jax.Array, train: bool = True
+             ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Scalar loss and a flat dict of scalar metrics; pure, traced under jit."""
+
+    def evaluate(self, params: Any, split: str, max_batches: int | None = None
+                 ) -> dict[str, float]:
+        """Flat dict of float metrics on ``split`` (runs outside jit, may jit internally)."""
+
+    # Optional: ``write_examples(params, writer, step)`` logs audio/images to a
+    # ``voxjax.summaries.SummaryWriter``; the trainer calls it only if the task defines it.
+
+
+def get(config) -> Task:
+    """Builds the task named by ``config.task`` (module ``voxjax.tasks.<name>``).
+
+    The module provides ``make_task(config)`` (preferred) or a ``TASK`` class taking the config.
+    """
+    name = str(config.task)
+    # Module names only: keeps a config value from importing arbitrary dotted paths.
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"invalid task name {name!r}")
+    try:
+        module = importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise  # the task exists but one of its own imports is missing
+        raise ValueError(f"unknown task {name!r}: no module voxjax.tasks.{name}") from None
+    if hasattr(module, "make_task"):
+        return module.make_task(config)
+    if hasattr(module, "TASK"):
+        return module.TASK(config)
+    raise ValueError(f"voxjax.tasks.{name} defines neither make_task(config) nor TASK")
