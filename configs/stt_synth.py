@@ -47,15 +47,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.chunk_ms = 160
 
     config.optim = optim = ml_collections.ConfigDict()
-    optim.learning_rate = 2e-3
+    optim.learning_rate = 1.5e-3
     optim.warmup_steps = 300
     optim.weight_decay = 1e-2
     optim.clip_norm = 5.0
 
     config.train = train = ml_collections.ConfigDict()
-    train.steps = 4000
+    train.steps = 2000
     train.log_every = 50
-    train.eval_every = 1000
+    train.eval_every = 500
     train.checkpoint_every = 250
     train.keep = 2
     train.eval_batches = 8  # eval batches during training (full split in `voxjax eval`)

@@ -4,3 +4,37 @@ import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """A 48-utterance synthetic corpus, built once per test session."""
+    from voxjax.corpus import build_corpus
+    root = tmp_path_factory.mktemp("corpus")
+    build_corpus(str(root), size=48, seed=0, workers=1, progress=False)
+    return str(root)
+
+
+def _train_tiny(name, corpus, workdir, **overrides):
+    from voxjax import config as config_lib, train
+    config = config_lib.load(name, "tiny")
+    config.data.root = corpus
+    for key, value in overrides.items():
+        section, leaf = key.split(".")
+        config[section][leaf] = value
+    train.train_and_evaluate(config, str(workdir))
+    return str(workdir)
+
+
+@pytest.fixture(scope="session")
+def tiny_offline_workdir(tiny_corpus, tmp_path_factory):
+    """The default (bidirectional) STT config, tiny, trained for a few steps."""
+    return _train_tiny("stt_synth", tiny_corpus, tmp_path_factory.mktemp("offline"))
+
+
+@pytest.fixture(scope="session")
+def tiny_streaming_workdir(tiny_corpus, tmp_path_factory):
+    """The streaming (causal) STT config, tiny, trained for a few steps."""
+    return _train_tiny("stt_synth_streaming", tiny_corpus, tmp_path_factory.mktemp("streaming"))

@@ -93,3 +93,14 @@ def test_offline_log_probs_for_bidirectional_model():
     lp, lengths = offline_log_probs(model, params, feats, jnp.array([20, 13]))
     assert lp.shape == (2, 5, 29) and list(lengths) == [5, 4]
     np.testing.assert_allclose(np.exp(lp).sum(-1), 1.0, atol=1e-5)
+
+
+def test_step_compiles_once_with_checkpoint_params(tiny_streaming_workdir):
+    """Params restored from a checkpoint are committed to a device; the state must match."""
+    from voxjax import inference, train
+    _, task, params = inference.load_workdir(tiny_streaming_workdir)
+    tr = StreamingTranscriber(task.model, params, task.mel, chunk_ms=160)
+    state = tr.init_state(1)
+    for _ in range(3):
+        state, _ = tr.step(params, state, np.zeros((1, tr.chunk_samples), np.float32))
+    assert train.compile_count(tr.step) == 1

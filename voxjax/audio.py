@@ -84,6 +84,11 @@ def prepare_wave(wave: np.ndarray, rate: int, sample_rate: int, name: str = "aud
     return wave.astype(np.float32)
 
 
+def is_silent(wave: np.ndarray, threshold_db: float = -60.0) -> bool:
+    """True when the peak level is below ``threshold_db`` dBFS (nothing to transcribe)."""
+    return wave.size == 0 or float(np.max(np.abs(wave))) < 10 ** (threshold_db / 20)
+
+
 def save_audio(path: str | os.PathLike, wave: np.ndarray, sample_rate: int) -> None:
     """Writes mono float audio as 16-bit PCM wav, creating parent folders."""
     os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)

@@ -29,9 +29,15 @@ def _parse_config(argv: list[str]):
     from absl import flags
     from ml_collections import config_flags
 
+    for i, arg in enumerate(argv):  # config_flags would only say "earlier failure to load"
+        path = argv[i + 1] if arg == "--config" and i + 1 < len(argv) else (
+            arg[len("--config="):] if arg.startswith("--config=") else None)
+        if path and not os.path.exists(path.split(":")[0]):
+            raise CLIError(f"config file not found: {path.split(':')[0]}")
     values = flags.FlagValues()
+    # sys_argv: config_flags otherwise reads overrides from sys.argv, not from ``argv``.
     config_flags.DEFINE_config_file("config", None, "experiment config file", flag_values=values,
-                                    lock_config=True)
+                                    lock_config=True, sys_argv=["voxjax"] + argv)
     flags.DEFINE_string("workdir", None, "output folder", flag_values=values)
     try:
         values(["voxjax"] + argv)

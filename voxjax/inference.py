@@ -67,6 +67,9 @@ class Transcriber:
 
     def __call__(self, path: str) -> str:
         wave = audio.load_audio(path, self.mel.sample_rate)
+        if audio.is_silent(wave):  # a CTC model with a text prior can hallucinate on silence
+            log.warning("%s is silent (peak below -60 dBFS): empty transcript", path)
+            return ""
         if self.stream:
             session = self.streamer.session()
             for start in range(0, len(wave), self.chunk_samples):

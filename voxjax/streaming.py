@@ -85,9 +85,15 @@ class StreamingTranscriber:
 
     def init_state(self, batch_size: int):
         """Zero state: front-end samples, model state (conv contexts, RNN carries), last argmax."""
-        return {"mel": audio.log_mel_init_state(batch_size, self.mel_cfg),
-                "model": self.model.init_state(batch_size, self.mel_cfg.n_mels),
-                "last": jnp.zeros((batch_size,), jnp.int32)}
+        state = {"mel": audio.log_mel_init_state(batch_size, self.mel_cfg),
+                 "model": self.model.init_state(batch_size, self.mel_cfg.n_mels),
+                 "last": jnp.zeros((batch_size,), jnp.int32)}
+        # Commit the state to the params' device: the step returns committed arrays, and an
+        # uncommitted first state would make jit compile the step a second time.
+        leaf = jax.tree.leaves(self.params)[0]
+        if isinstance(leaf, jax.Array) and leaf.committed:
+            state = jax.device_put(state, next(iter(leaf.devices())))
+        return state
 
     def _step(self, params, state, audio_chunk):
         """``audio_chunk [B, chunk_samples]`` -> ``(state, (log_probs [B,k,V], greedy_ids [B,k]))``.

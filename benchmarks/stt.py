@@ -1,0 +1,276 @@
+"""CPU speed benchmark for speech-to-text: offline RTF, streaming chunk latency, beam search, pocketsphinx.
+
+    python benchmarks/stt.py [--workdir W_streaming] [--offline-workdir W_offline]
+                             [--chunk-ms 80 160 320] [--seconds 60] [--out benchmarks/results/stt.json]
+
+One run, one test set: about ``--seconds`` of eSpeak speech (sentences from the project's
+generator, resampled to 16 kHz), the same audio for every system. Models come from the
+workdirs (trained) or are freshly initialised from ``configs/stt_synth_streaming.py`` and
+``configs/stt_synth.py`` (compute cost does not depend on the weights; beam-search cost does,
+because it depends on how peaked the posteriors are). RTF = compute seconds / audio seconds
+(< 1 is faster than real time). Every jitted path is warmed up first; compile time is reported
+apart as first call minus steady state. CER is reported only for trained models.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+
+import jax
+import numpy as np
+
+# `python benchmarks/stt.py` from a checkout without `pip install -e .`: find the package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from voxjax import audio, config as config_lib, decoding, evaluation, inference, tasks, text
+from voxjax.corpus import generate_sentences, get_espeak
+from voxjax.models.text_prior import CharNGramPrior
+from voxjax.streaming import StreamingTranscriber
+
+COLUMNS = ["system", "weights", "chunk_ms", "rtf", "median_ms", "p95_ms", "compile_s", "cer", "notes"]
+
+
+def make_test_audio(seconds: float, sample_rate: int, seed: int, voice: str):
+    """``(waves, texts)``: eSpeak utterances of generated sentences until ``seconds`` are reached."""
+    engine, waves, texts, total = get_espeak(), [], [], 0.0
+    count = max(8, int(seconds))
+    while total < seconds:
+        for sentence in generate_sentences(count, seed=seed)[len(texts):]:
+            wave, rate = engine.synthesize(text.verbalize(sentence), voice, 175, 50, seed=len(texts))
+            waves.append(audio.prepare_wave(wave, rate, sample_rate))
+            texts.append(sentence)
+            total += len(waves[-1]) / sample_rate
+            if total >= seconds:
+                break
+        count *= 2
+    return waves, texts
+
+
+def load_model(workdir: str | None, config_name: str):
+    """``(task, params, trained)`` from a workdir, or freshly initialised from a config file."""
+    if workdir:
+        _, task, params = inference.load_workdir(workdir)
+        return task, params, True
+    task = tasks.get(config_lib.load(config_name))
+    n_mels = task.mel.n_mels
+    params = task.init(jax.random.PRNGKey(0), {"features": np.zeros((1, 64, n_mels), np.float32),
+                                               "feature_lengths": np.array([64], np.int32)})
+    return task, params, False
+
+
+def time_per_utterance(fn, waves, repeats: int):
+    """Calls ``fn(wave)`` once per wave (warm-up/compile), then ``repeats`` timed passes.
+
+    Returns ``(steady seconds per wave (median over passes), compile seconds, last outputs)``:
+    compile = sum over waves of (first call - steady), i.e. the one-off cost of every new shape.
+    """
+    first, outputs = [], []
+    for w in waves:
+        t0 = time.perf_counter()
+        fn(w)
+        first.append(time.perf_counter() - t0)
+    passes = []
+    for _ in range(max(1, repeats)):
+        times, outputs = [], []
+        for w in waves:
+            with evaluation.Stopwatch() as sw:
+                outputs.append(fn(w))
+            times.append(sw.seconds)
+        passes.append(times)
+    steady = np.median(np.asarray(passes), axis=0)
+    return steady, float(np.sum(np.asarray(first) - steady)), outputs
+
+
+def chunk_stream(wave: np.ndarray, size: int) -> list:
+    """Zero-padded ``[1, size]`` device chunks covering ``wave`` (what a flushed stream sees)."""
+    n = max(1, -(-len(wave) // size))
+    padded = np.zeros(n * size, np.float32)
+    padded[: len(wave)] = wave
+    return [jax.device_put(c[None]) for c in padded.reshape(n, size)]
+
+
+def bench_streaming(streamer: StreamingTranscriber, waves, duration: float) -> dict:
+    """Per-chunk latency of the jitted step (batch 1, block_until_ready), and session-path RTF."""
+    params = streamer.params
+    state = streamer.init_state(1)
+    probe = jax.device_put(np.zeros((1, streamer.chunk_samples), np.float32))
+    warmup = []  # carry the state: a committed state (e.g. with checkpoint params) can recompile
+    for _ in range(4):
+        t0 = time.perf_counter()
+        state, out = streamer.step(params, state, probe)
+        jax.block_until_ready((state, out))
+        warmup.append(time.perf_counter() - t0)
+    times = []
+    for w in waves:  # one stream per utterance, from the zero state
+        state = streamer.init_state(1)
+        for chunk in chunk_stream(w, streamer.chunk_samples):
+            t0 = time.perf_counter()
+            state, out = streamer.step(params, state, chunk)
+            jax.block_until_ready((state, out))
+            times.append(time.perf_counter() - t0)
+    lat = evaluation.latency_summary(times)
+    hyps = []
+    with evaluation.Stopwatch() as session_time:
+        for w in waves:
+            session = streamer.session()
+            for start in range(0, len(w), streamer.chunk_samples):
+                session.feed(w[start:start + streamer.chunk_samples])
+            hyps.append(session.finish())
+    return {"chunks": len(times), **lat, "rtf": float(np.sum(times) / duration),
+            "compile_s": max(0.0, sum(warmup) - len(warmup) * lat["median_ms"] / 1e3),
+            "warmup_ms": [1e3 * t for t in warmup],
+            "session_rtf": session_time.seconds / duration, "hypotheses": hyps}
+
+
+def bench_pocketsphinx(waves, refs, duration: float) -> dict:
+    """RTF and CER of pocketsphinx's default English model, or ``available: False``."""
+    try:
+        from pocketsphinx import Decoder
+    except ImportError as e:
+        return {"available": False, "reason": f"pocketsphinx not importable ({e})"}
+    with evaluation.Stopwatch() as load:
+        decoder = Decoder(samprate=16000)
+    hyps, total = [], 0.0
+    for w in waves:
+        raw = (np.clip(w, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        t0 = time.perf_counter()
+        decoder.start_utt()
+        decoder.process_raw(raw, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        total += time.perf_counter() - t0
+        hyps.append(text.normalize(hyp.hypstr) if hyp is not None else "")
+    return {"available": True, "rtf": total / duration, "load_s": load.seconds,
+            "cer": evaluation.error_rates(refs, hyps)["cer"], "hypotheses": hyps}
+
+
+def machine_info() -> dict:
+    """Platform, CPUs, versions, load and thread-related environment (recorded, never changed)."""
+    env = {k: v for k, v in os.environ.items()
+           if k.startswith(("OPENBLAS", "OMP_", "MKL_", "XLA_", "JAX_", "TF_CPP"))}
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(), "cpu_count": os.cpu_count(),
+            "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "loadavg_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "jax": jax.__version__, "jax_backend": jax.default_backend(),
+            "numpy": np.__version__, "env": env,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def run(args) -> dict:
+    """Runs every benchmark and returns the JSON-ready result (rows for the table included)."""
+    info = machine_info()
+    s_task, s_params, s_trained = load_model(args.workdir, "stt_synth_streaming")
+    o_task, o_params, o_trained = load_model(args.offline_workdir, "stt_synth")
+    mel = s_task.mel
+    waves, texts = make_test_audio(args.seconds, mel.sample_rate, args.seed, args.voice)
+    refs = [text.normalize(t) for t in texts]
+    duration = sum(len(w) for w in waves) / mel.sample_rate
+    weights = {True: "trained", False: "random init"}
+    rows, details = [], {}
+
+    def cer(hyps, trained):
+        return evaluation.error_rates(refs, hyps)["cer"] if trained else None
+
+    # 1. offline, bidirectional: numpy log-mel + one jitted forward per utterance (exact length)
+    def offline(w):
+        feats = audio.log_mel(w, o_task.mel)
+        return o_task.log_probs(o_params, {"features": feats[None],
+                                           "feature_lengths": np.array([len(feats)], np.int32)})
+    steady, compile_s, outs = time_per_utterance(offline, waves, args.repeats)
+    greedy = [o_task.tokenizer.decode(decoding.ctc_greedy(lp[0], n[0])) for lp, n in outs]
+    rows.append({"system": "offline bidirectional (log-mel + forward)", "weights": weights[o_trained],
+                 "rtf": float(steady.sum() / duration), "compile_s": compile_s,
+                 "cer": cer(greedy, o_trained), "notes": f"greedy; {len(waves)} utts, exact shapes"})
+
+    # 2. streaming model, offline path: transcribe_offline = lax.scan over the step
+    chunk0 = int(s_task.config.model.get("chunk_ms", args.chunk_ms[0]))
+    scan = StreamingTranscriber(s_task.model, s_params, mel, chunk_ms=chunk0)
+    steady, compile_s, outs = time_per_utterance(scan.transcribe_offline, waves, args.repeats)
+    rows.append({"system": "streaming model, offline (scan)", "weights": weights[s_trained],
+                 "chunk_ms": chunk0, "rtf": float(steady.sum() / duration), "compile_s": compile_s,
+                 "cer": cer([o.text for o in outs], s_trained), "notes": "greedy"})
+
+    # 3. streaming: per-chunk step latency and the Python session path
+    for chunk_ms in args.chunk_ms:
+        res = bench_streaming(StreamingTranscriber(s_task.model, s_params, mel, chunk_ms=chunk_ms),
+                              waves, duration)
+        details[f"stream_{chunk_ms}ms"] = {k: v for k, v in res.items() if k != "hypotheses"}
+        rows.append({"system": "streaming step (jit, batch 1)", "weights": weights[s_trained],
+                     "chunk_ms": chunk_ms, "rtf": res["rtf"], "median_ms": res["median_ms"],
+                     "p95_ms": res["p95_ms"], "compile_s": res["compile_s"],
+                     "notes": f"{res['chunks']} chunks"})
+        rows.append({"system": "streaming session().feed (host incl.)", "weights": weights[s_trained],
+                     "chunk_ms": chunk_ms, "rtf": res["session_rtf"],
+                     "cer": cer(res["hypotheses"], s_trained), "notes": "greedy"})
+
+    # 4. beam search + text prior (numpy) on the offline model's posteriors
+    test_set = set(refs)
+    prior_text = [s for s in generate_sentences(args.prior_sentences, seed=0)
+                  if text.normalize(s) not in test_set]
+    d = o_task.config.decode
+    prior = CharNGramPrior(order=d.prior_order).fit(prior_text)
+
+    def beam(item):
+        lp, n = item
+        return o_task.tokenizer.decode(decoding.ctc_prefix_beam_search(
+            lp[0], n[0], beam_size=d.beam_size, prior=prior, prior_weight=d.prior_weight,
+            length_bonus=d.length_bonus))
+    steady, _, beamed = time_per_utterance(beam, [offline(w) for w in waves], args.repeats)
+    rows.append({"system": "beam search + text prior (numpy)", "weights": weights[o_trained],
+                 "rtf": float(steady.sum() / duration), "cer": cer(beamed, o_trained),
+                 "notes": f"beam {d.beam_size}, {d.prior_order}-gram on {len(prior_text)} sentences"
+                          + ("" if o_trained else "; untrained posteriors, cost differs from trained")})
+
+    # 5. pocketsphinx baseline
+    ps = bench_pocketsphinx(waves, refs, duration)
+    details["pocketsphinx"] = {k: v for k, v in ps.items() if k != "hypotheses"}
+    rows.append({"system": "pocketsphinx (default en-us)", "weights": "pretrained",
+                 "rtf": ps.get("rtf"), "cer": ps.get("cer"),
+                 "notes": f"model load {ps['load_s']:.2f}s" if ps["available"] else "not installed"})
+
+    return {"command": shlex.join([sys.executable, *sys.argv]), "machine": info,
+            "audio": {"seconds": duration, "utterances": len(waves), "sample_rate": mel.sample_rate,
+                      "voice": args.voice, "sentence_seed": args.seed},
+            "models": {"streaming": {"workdir": args.workdir, "weights": weights[s_trained]},
+                       "offline": {"workdir": args.offline_workdir, "weights": weights[o_trained]}},
+            "repeats": args.repeats, "rows": rows, "details": details,
+            "references": refs, "beam_hypotheses": beamed,
+            "pocketsphinx_hypotheses": ps.get("hypotheses")}
+
+
+def main(argv=None) -> None:
+    """Parses flags, runs the benchmarks, prints the markdown table and writes the JSON."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--workdir", help="trained streaming model (default: random init of "
+                                     "configs/stt_synth_streaming.py)")
+    p.add_argument("--offline-workdir", help="trained bidirectional model (default: random init "
+                                             "of configs/stt_synth.py)")
+    p.add_argument("--chunk-ms", type=int, nargs="+", default=[80, 160, 320],
+                   help="streaming chunk sizes (multiples of 40 ms)")
+    p.add_argument("--seconds", type=float, default=60.0, help="test audio to synthesise")
+    p.add_argument("--repeats", type=int, default=3, help="timed passes for offline and beam RTF")
+    p.add_argument("--prior-sentences", type=int, default=3000, help="sentences to fit the text prior")
+    p.add_argument("--seed", type=int, default=1234, help="sentence seed of the test audio")
+    p.add_argument("--voice", default="en-us", help="eSpeak voice of the test audio")
+    p.add_argument("--out", default="benchmarks/results/stt.json", help="JSON output path")
+    args = p.parse_args(argv)
+    result = run(args)
+    print(f"\n{result['audio']['seconds']:.1f} s of audio, {result['audio']['utterances']} "
+          f"utterances; {result['machine']['platform']}, {result['machine']['cpu_count']} CPUs, "
+          f"jax {result['machine']['jax']}\n")
+    print(evaluation.markdown_table(
+        [{k: ("" if v is None else v) for k, v in r.items()} for r in result["rows"]], COLUMNS))
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

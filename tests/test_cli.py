@@ -1,0 +1,176 @@
+"""The ``voxjax`` command: every bad input gives one line and exit 2; odd audio is handled."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxjax import cli
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(capsys, *argv):
+    """Runs the CLI in-process; returns (exit code, stdout, the error lines of stderr)."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("voxjax: error:")]
+    return code, out, errors
+
+
+def assert_one_line_error(code, errors, *words):
+    assert code == 2
+    assert len(errors) == 1, errors
+    for word in words:
+        assert word in errors[0], errors[0]
+
+
+def speech(tiny_corpus):
+    with open(os.path.join(tiny_corpus, "manifest.jsonl")) as f:
+        first = json.loads(f.readline())
+    wave, rate = sf.read(os.path.join(tiny_corpus, first["path"]), dtype="float32")
+    return wave, rate
+
+
+# ---------------------------------------------------------------- transcribe: odd but usable audio
+
+@pytest.mark.parametrize("variant", ["stereo_44k", "8k", "48k_24bit", "8bit", "clipped", "silent"])
+def test_transcribe_handles_odd_audio(capsys, tmp_path, tiny_corpus, tiny_offline_workdir, variant):
+    import librosa
+    wave, rate = speech(tiny_corpus)
+    path, subtype = tmp_path / f"{variant}.wav", "PCM_16"
+    if variant == "stereo_44k":
+        wave, rate = librosa.resample(wave, orig_sr=rate, target_sr=44100), 44100
+        wave = np.stack([wave, 0.5 * wave], 1)
+    elif variant == "8k":
+        wave, rate = librosa.resample(wave, orig_sr=rate, target_sr=8000), 8000
+    elif variant == "48k_24bit":
+        wave, rate, subtype = librosa.resample(wave, orig_sr=rate, target_sr=48000), 48000, "PCM_24"
+    elif variant == "8bit":
+        subtype = "PCM_U8"
+    elif variant == "clipped":
+        wave = np.clip(wave * 20, -1, 1)
+    elif variant == "silent":
+        wave = np.zeros(rate, np.float32)
+    sf.write(path, wave, rate, subtype=subtype)
+    code, out, errors = run_cli(capsys, "transcribe", "--workdir", tiny_offline_workdir, "--json", path)
+    assert code == 0 and not errors
+    record = json.loads(out.strip())
+    assert record["path"] == str(path) and isinstance(record["text"], str)
+    if variant == "silent":
+        assert record["text"].strip() == ""
+
+
+# ---------------------------------------------------------------- transcribe: refused audio
+
+@pytest.mark.parametrize("make,word", [
+    (lambda p: None, "not found"),
+    (lambda p: p.write_bytes(b"RIFF....WAVEfmt garbage"), "cannot decode"),
+    (lambda p: sf.write(p, np.zeros(0, np.float32), 16000), "empty"),
+    (lambda p: sf.write(p, np.full(1600, np.inf, np.float32), 16000, subtype="FLOAT"), "NaN"),
+])
+def test_transcribe_refuses_bad_files_with_one_line(capsys, tmp_path, tiny_offline_workdir, make, word):
+    path = tmp_path / "bad.wav"
+    make(path)
+    code, out, errors = run_cli(capsys, "transcribe", "--workdir", tiny_offline_workdir, path)
+    assert_one_line_error(code, errors, word, "bad.wav")
+    assert out == ""
+
+
+def test_transcribe_keeps_going_after_a_bad_file(capsys, tmp_path, tiny_corpus, tiny_offline_workdir):
+    good = tmp_path / "good.wav"
+    sf.write(good, *speech(tiny_corpus))
+    code, out, errors = run_cli(capsys, "transcribe", "--workdir", tiny_offline_workdir,
+                                tmp_path / "missing.wav", good)
+    assert code == 2 and len(errors) == 1
+    assert out.startswith(str(good))
+
+
+def test_streaming_transcribe_matches_the_streaming_model_offline(capsys, tmp_path, tiny_corpus,
+                                                                  tiny_streaming_workdir):
+    from voxjax import audio, inference
+    from voxjax.streaming import StreamingTranscriber
+    path = tmp_path / "utt.wav"
+    sf.write(path, *speech(tiny_corpus))
+    code, out, errors = run_cli(capsys, "transcribe", "--workdir", tiny_streaming_workdir,
+                                "--stream", "--chunk-ms", "80", "--json", path)
+    assert code == 0 and not errors
+    _, task, params = inference.load_workdir(tiny_streaming_workdir)
+    offline = StreamingTranscriber(task.model, params, task.mel, chunk_ms=320).transcribe_offline(
+        audio.load_audio(path, 16000))
+    assert json.loads(out)["text"] == offline.text
+
+
+def test_stream_refuses_bidirectional_model_and_bad_chunk(capsys, tmp_path, tiny_corpus,
+                                                           tiny_offline_workdir,
+                                                           tiny_streaming_workdir):
+    path = tmp_path / "utt.wav"
+    sf.write(path, *speech(tiny_corpus))
+    code, _, errors = run_cli(capsys, "transcribe", "--workdir", tiny_offline_workdir, "--stream", path)
+    assert_one_line_error(code, errors, "stream")
+    code, _, errors = run_cli(capsys, "transcribe", "--workdir", tiny_streaming_workdir, "--stream",
+                              "--chunk-ms", "100", path)
+    assert_one_line_error(code, errors, "40")
+
+
+# ---------------------------------------------------------------- eval and train
+
+def test_eval_writes_json_and_refuses_unknown_split(capsys, tiny_offline_workdir):
+    code, out, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--split", "test")
+    assert code == 0 and "cer=" in out and "cer_beam=" in out
+    with open(os.path.join(tiny_offline_workdir, "eval_test.json")) as f:
+        saved = json.load(f)
+    assert saved["metrics"]["utterances"] == len(saved["utterances"]) > 0
+    code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--split", "nope")
+    assert_one_line_error(code, errors, "nope")
+
+
+def test_workdir_without_checkpoint(capsys, tmp_path):
+    code, _, errors = run_cli(capsys, "eval", "--workdir", tmp_path)
+    assert_one_line_error(code, errors, "no checkpoint", str(tmp_path))
+    code, _, errors = run_cli(capsys, "transcribe", "--workdir", tmp_path / "absent", "x.wav")
+    assert_one_line_error(code, errors, "no checkpoint")
+
+
+@pytest.mark.parametrize("argv,word", [
+    (["--config", f"{REPO}/configs/stt_synth.py:tiny", "--config.model.no_such_key=3"], "no_such_key"),
+    (["--config", f"{REPO}/configs/no_such_config.py"], "no_such_config"),
+    (["--config", f"{REPO}/configs/stt_synth.py:tiny", "--config.train.steps=abc"], "steps"),
+])
+def test_train_refuses_bad_config(capsys, tmp_path, argv, word):
+    code, _, errors = run_cli(capsys, "train", *argv, "--workdir", tmp_path)
+    assert_one_line_error(code, errors, word)
+
+
+def test_train_on_empty_folder_is_refused(capsys, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, errors = run_cli(capsys, "train", "--config", f"{REPO}/configs/stt_synth.py:tiny",
+                              "--workdir", tmp_path / "w", "--config.data.dataset=manifest",
+                              f"--config.data.root={empty}")
+    assert_one_line_error(code, errors, str(empty))
+
+
+def test_corpus_refuses_tiny_size(capsys, tmp_path):
+    code, _, errors = run_cli(capsys, "corpus", "--out", tmp_path, "--size", "2")
+    assert_one_line_error(code, errors, "size")
+
+
+def test_console_script_exit_code_is_nonzero_in_a_real_process(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "voxjax.cli", "eval", "--workdir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("voxjax: error: no checkpoint")
+    assert "Traceback" not in proc.stderr
+
+
+def test_config_overrides_reach_the_config():
+    config, workdir = cli._parse_config(["--config", f"{REPO}/configs/stt_synth.py:tiny",
+                                         "--workdir", "/tmp/w", "--config.train.steps=7",
+                                         "--config.model.rnn_cell=lstm"])
+    assert (config.train.steps, config.model.rnn_cell, workdir) == (7, "lstm", "/tmp/w")
+    assert config.data.size == 48  # the :tiny argument reached get_config
