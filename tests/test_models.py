@@ -34,7 +34,7 @@ def test_shapes_from_config(streaming, cell):
     lengths = jax.ShapeDtypeStruct((3,), jnp.int32)
     variables = jax.eval_shape(lambda f, n: model.init(jax.random.key(0), f, n), feats, lengths)
     (logits, out_len) = jax.eval_shape(lambda v, f, n: model.apply(v, f, n), variables, feats, lengths)
-    assert logits.shape == (3, 126, V)  # ceil(501 / 4)
+    assert logits.shape == (3, 126 * 2, V)  # ceil(501 / 4) RNN frames, 2 CTC slots each
     assert out_len.shape == (3,)
     rnn0 = variables["params"]["rnn_0"]
     assert ("backward" in rnn0) == (not streaming)  # streaming forces a unidirectional stack
@@ -42,7 +42,7 @@ def test_shapes_from_config(streaming, cell):
 
 def test_output_lengths_and_bad_cell():
     model = tiny(False)
-    assert list(model.output_lengths(jnp.array([0, 1, 4, 5, 8, 9]))) == [0, 1, 1, 2, 2, 3]
+    assert list(model.output_lengths(jnp.array([0, 1, 4, 5, 8, 9]))) == [0, 2, 2, 4, 4, 6]
     cfg = get_config()
     cfg.model.rnn_cell = "rnn"
     with pytest.raises(ValueError, match="rnn_cell"):
@@ -63,7 +63,7 @@ def test_streaming_step_equals_offline(cell):
         outs = []
         for i in range(0, t, chunk):
             state, logits = step(params, state, feats[:, i:i + chunk])
-            assert logits.shape == (b, chunk // 4, V)
+            assert logits.shape == (b, chunk // 4 * model.ctc_upsample, V)
             outs.append(logits)
         np.testing.assert_allclose(np.concatenate(outs, 1), offline, atol=1e-5, rtol=1e-5)
 

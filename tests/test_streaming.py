@@ -47,7 +47,7 @@ def test_step_shapes_and_greedy_ids(transcriber):
     state = transcriber.init_state(2)
     x = jnp.asarray(np.stack([wave(0.08, 1), wave(0.08, 2)]))
     state, (lp, emitted) = transcriber.step(transcriber.params, state, x)
-    assert lp.shape == (2, 2, 29) and emitted.shape == (2, 2)
+    assert lp.shape == (2, 4, 29) and emitted.shape == (2, 4)  # 80 ms: 2 RNN frames x 2 CTC slots
     _, (lp_bare, _) = transcriber.step(transcriber.params["params"], transcriber.init_state(2), x)
     np.testing.assert_allclose(lp_bare, lp, atol=1e-6)
     np.testing.assert_allclose(np.exp(lp).sum(-1), 1.0, atol=1e-5)
@@ -57,7 +57,7 @@ def test_step_shapes_and_greedy_ids(transcriber):
 def test_session_equals_offline_for_random_chunking(transcriber):
     signal = wave()  # 14880 samples: not a multiple of the chunk, so finish() pads
     offline = transcriber.transcribe_offline(signal)
-    assert offline.log_probs.shape == (-(-(len(signal) // 160) // 4), 29)
+    assert offline.log_probs.shape == (-(-(len(signal) // 160) // 4) * 2, 29)
     assert offline.ids == ctc_greedy(offline.log_probs)  # in-graph collapsing == numpy greedy
     assert len(offline.ids) > 2
     rng = np.random.default_rng(0)
@@ -81,7 +81,7 @@ def test_scanned_step_equals_model_on_whole_features(transcriber):
     feats = audio.log_mel_jnp(jnp.asarray(batch), MEL)
     bare = transcriber.params["params"]  # tasks keep the bare params tree; both forms work
     lp, lengths = offline_log_probs(transcriber.model, bare, feats, jnp.array([64, 64]))
-    assert list(lengths) == [16, 16]
+    assert list(lengths) == [32, 32]
     for b in range(2):
         np.testing.assert_allclose(results[b].log_probs, lp[b], atol=1e-4)
 
@@ -91,7 +91,7 @@ def test_offline_log_probs_for_bidirectional_model():
     feats = jnp.zeros((2, 20, MEL.n_mels))
     params = jax.jit(model.init)(jax.random.key(0), feats, jnp.array([20, 13]))
     lp, lengths = offline_log_probs(model, params, feats, jnp.array([20, 13]))
-    assert lp.shape == (2, 5, 29) and list(lengths) == [5, 4]
+    assert lp.shape == (2, 10, 29) and list(lengths) == [10, 8]
     np.testing.assert_allclose(np.exp(lp).sum(-1), 1.0, atol=1e-5)
 
 

@@ -7,7 +7,7 @@ argmax (so greedy CTC collapsing works across chunk boundaries). Offline transcr
 same step under ``lax.scan`` over the zero-padded, chunked signal, so the two cannot drift apart.
 
 Chunk arithmetic: a chunk of ``chunk_ms`` gives ``chunk_ms / 10`` feature frames (10 ms hop) and
-``chunk_ms / 40`` output frames (x4 subsampling), hence chunk_ms must be a multiple of 40.
+``chunk_ms / 40`` RNN frames (x4 subsampling), hence chunk_ms must be a multiple of 40.
 """
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class StreamingTranscriber:
 
     def _valid_out_frames(self, num_samples: int) -> int:
         frames = audio.num_frames(num_samples, self.mel_cfg)
-        return -(-frames // self.model.subsampling)  # ceil: the model's output_lengths rule
+        return int(self.model.output_lengths(frames))
 
     def transcribe_offline(self, wave):
         """Whole signal(s) via the scanned step: ``[n]`` -> Transcription, ``[B, n]`` -> list.

@@ -7,7 +7,9 @@ Layout, ``[B, T, n_mels]`` log-mel at 10 ms in:
   fixed affine per frame ((x - mean) / std; no utterance statistics, so streaming-safe)
   -> ``conv_layers`` x [stride-2 conv (kernel ``conv_kernel``) -> LayerNorm -> GELU]   (x4 for 2)
   -> ``rnn_layers`` x [GRU/LSTM (bi or uni) -> dropout]
-  -> Dense(vocab_size) logits ``[B, ceil(T / 4), V]`` at 40 ms.
+  -> Dense(ctc_upsample * vocab_size) logits, reshaped to ``[B, ceil(T / 4) * ctc_upsample, V]``:
+     the RNN runs at 40 ms, CTC gets 20 ms slots (for 2). Fast eSpeak voices speak up to one
+     character per 40 ms, and CTC needs a slot per character plus blanks between repeats.
 
 ``streaming=True`` makes every conv causal and every RNN unidirectional; then ``init_state`` and
 ``step`` run the network chunk by chunk with output identical to ``__call__`` on the whole input.
@@ -32,6 +34,7 @@ class LanguageModel(nn.Module):
     rnn_layers: int = 3  # stacked recurrent layers
     bidirectional: bool = True  # ignored (forced off) when streaming
     dropout: float = 0.1  # after the conv front end and every RNN layer (train only)
+    ctc_upsample: int = 2  # CTC frames per RNN frame (see the module docstring)
     streaming: bool = False  # causal convs + unidirectional RNN, enables init_state/step
     # Fixed per-frame affine on log-mel (no utterance statistics, so streaming-safe): measured
     # mean/std of eSpeak speech log-mels are about -8 / 4.2 (silence sits at log(1e-6) = -13.8).
@@ -43,7 +46,7 @@ class LanguageModel(nn.Module):
         """Builds the model from a ``config.model`` ConfigDict (unknown keys, e.g. chunk_ms, ignored)."""
         fields = {"conv_channels", "conv_layers", "conv_kernel", "rnn_cell", "rnn_hidden",
                   "rnn_layers", "bidirectional", "dropout", "streaming", "feature_mean",
-                  "feature_std"}
+                  "feature_std", "ctc_upsample"}
         kwargs = {k: model_config[k] for k in fields if k in model_config}
         if kwargs.get("rnn_cell", "gru") not in ("gru", "lstm"):
             raise ValueError(f"model.rnn_cell must be 'gru' or 'lstm', got {kwargs['rnn_cell']!r}")
@@ -68,17 +71,22 @@ class LanguageModel(nn.Module):
         self.rnns = [RNNLayer(self.rnn_cell, self.rnn_hidden, self.is_bidirectional,
                               name=f"rnn_{i}") for i in range(self.rnn_layers)]
         self.drop = nn.Dropout(self.dropout)
-        self.head = nn.Dense(self.vocab_size, name="ctc_head")
+        self.head = nn.Dense(self.vocab_size * self.ctc_upsample, name="ctc_head")
 
     def _normalise(self, features):
         return (features.astype(jnp.float32) - self.feature_mean) / self.feature_std
 
     def output_lengths(self, lengths):
-        """Valid output frames for ``lengths`` valid input frames (ceil-divide per stride-2 conv)."""
+        """Valid CTC frames for ``lengths`` input frames (ceil-divide per stride-2 conv, x upsample)."""
         lengths = jnp.asarray(lengths, jnp.int32)
         for _ in range(self.conv_layers):
             lengths = (lengths + 1) // 2
-        return lengths
+        return lengths * self.ctc_upsample
+
+    def _logits(self, x):
+        """RNN output ``[B, T', H]`` -> CTC logits ``[B, T' * ctc_upsample, V]``."""
+        logits = self.head(x)
+        return logits.reshape(x.shape[0], x.shape[1] * self.ctc_upsample, self.vocab_size)
 
     def __call__(self, features, lengths, train: bool = False):
         """``features [B, T, n_mels]``, ``lengths [B]`` -> ``(logits [B, T', V], out_lengths [B])``.
@@ -92,12 +100,12 @@ class LanguageModel(nn.Module):
         x = jnp.where(valid[..., None], self._normalise(features), 0.0)
         for conv, norm in zip(self.convs, self.conv_norms):
             x = nn.gelu(norm(conv(x)))
-        out_lengths = self.output_lengths(lengths)
+        rnn_lengths = self.output_lengths(lengths) // self.ctc_upsample
         x = self.drop(x, deterministic=not train)
         for rnn in self.rnns:
-            x = rnn(x, seq_lengths=out_lengths)
+            x = rnn(x, seq_lengths=rnn_lengths)
             x = self.drop(x, deterministic=not train)
-        return self.head(x), out_lengths
+        return self._logits(x), rnn_lengths * self.ctc_upsample
 
     # ------------------------------------------------------------------------- streaming
 
@@ -116,7 +124,7 @@ class LanguageModel(nn.Module):
         return {"conv": convs, "rnn": rnns}
 
     def step(self, state, chunk_features):
-        """``(state, chunk_features [B, k*sub, n_mels]) -> (state, logits [B, k, V])`` (no dropout)."""
+        """``(state, chunk_features [B, k*sub, n_mels]) -> (state, logits [B, k*up, V])`` (no dropout)."""
         self._check_streaming()
         x = self._normalise(chunk_features)
         conv_states = []
@@ -128,7 +136,7 @@ class LanguageModel(nn.Module):
         for rnn, c in zip(self.rnns, state["rnn"]):
             c, x = rnn(x, initial_carry=c, return_carry=True)
             carries.append(c)
-        return {"conv": tuple(conv_states), "rnn": tuple(carries)}, self.head(x)
+        return {"conv": tuple(conv_states), "rnn": tuple(carries)}, self._logits(x)
 
     def _check_streaming(self):
         if not self.streaming:
