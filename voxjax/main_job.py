@@ -17,6 +17,10 @@ import numpy as np
 
 from voxjax import audio, config as config_lib, evaluation, inference, train
 
+class Preempted(RuntimeError):
+    """Training stopped on SIGTERM; its checkpoint is saved and the same command resumes it."""
+
+
 EXPERIMENTS = ("stt_synth", "stt_synth_streaming")
 EVAL_SPLITS = ("test", "test_unseen")
 
@@ -58,12 +62,12 @@ def _stream_demo(workdir: str, split_paths: list[str], chunk_ms: int, out_path: 
             **evaluation.latency_summary(warm)}
 
 
-def run(workdir: str, tiny: bool = False) -> str:
-    """Runs the whole job and returns the path of ``report.md``."""
+def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None) -> str:
+    """Runs the whole job and returns the path of ``report.md`` (corpus in ``workdir/corpus``)."""
     arg = "tiny" if tiny else None
     for sub in ("plots", "transcripts"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
-    corpus_dir = os.path.join(workdir, "corpus")
+    corpus_dir = corpus_dir or os.path.join(workdir, "corpus")
     results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": platform.processor()
                      or platform.machine(), "cpus": os.cpu_count(), "tiny": tiny, "models": {}}
     for name in EXPERIMENTS:
@@ -71,7 +75,10 @@ def run(workdir: str, tiny: bool = False) -> str:
         config.data.root = corpus_dir
         run_dir = os.path.join(workdir, name)
         start = time.time()
-        train.train_and_evaluate(config, run_dir)
+        final = train.train_and_evaluate(config, run_dir)
+        if final.get("preempted"):  # SIGTERM: the checkpoint is saved; rerun to resume
+            raise Preempted(f"{name} was stopped at step {int(final['step'])}; "
+                                    "run the same command again to resume")
         entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps}
         for split in EVAL_SPLITS:
             entry[split] = inference.evaluate_workdir(run_dir, split, beam=True)
