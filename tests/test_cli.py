@@ -125,6 +125,9 @@ def test_eval_writes_json_and_refuses_unknown_split(capsys, tiny_offline_workdir
     with open(os.path.join(tiny_offline_workdir, "eval_test.json")) as f:
         saved = json.load(f)
     assert saved["metrics"]["utterances"] == len(saved["utterances"]) > 0
+    code, out, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--split", "test",
+                                "--prior-weight", "0.25", "--length-bonus", "0.5")
+    assert code == 0 and "decode_prior_weight=0.25" in out and "decode_length_bonus=0.5" in out
     code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--split", "nope")
     assert_one_line_error(code, errors, "nope")
 

@@ -2,7 +2,7 @@
 
     voxjax corpus --out DIR [--size N] [--seed S]
     voxjax train --config configs/X.py[:tiny] --workdir W [--config.a.b=v ...]
-    voxjax eval --workdir W [--split test] [--no-beam]
+    voxjax eval --workdir W [--split test] [--no-beam] [--prior-weight X --length-bonus Y]
     voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--json] FILE...
     voxjax main --workdir W [--tiny]
 
@@ -71,7 +71,10 @@ def cmd_train(args, rest: list[str]) -> int:
 def cmd_eval(args) -> int:
     """CER/WER of a trained workdir on a split; writes ``W/eval_<split>.json``."""
     from voxjax import inference
-    result = inference.evaluate_workdir(args.workdir, args.split, beam=not args.no_beam)
+    decode = {k: v for k, v in (("beam_size", args.beam_size), ("prior_weight", args.prior_weight),
+                                ("length_bonus", args.length_bonus)) if v is not None}
+    result = inference.evaluate_workdir(args.workdir, args.split, beam=not args.no_beam,
+                                        decode=decode)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items()))
     return 0
@@ -117,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", required=True)
     p.add_argument("--split", default="test")
     p.add_argument("--no-beam", action="store_true", help="greedy decoding only")
+    p.add_argument("--beam-size", type=int, help="override config.decode.beam_size")
+    p.add_argument("--prior-weight", type=float, help="override config.decode.prior_weight")
+    p.add_argument("--length-bonus", type=float, help="override config.decode.length_bonus")
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("--workdir", required=True)
     p.add_argument("--stream", action="store_true", help="feed audio chunk by chunk")

@@ -36,15 +36,23 @@ def load_prior(task, workdir: str) -> CharNGramPrior | None:
     return prior
 
 
-def evaluate_workdir(workdir: str, split: str = "test", beam: bool = True) -> dict:
-    """CER/WER of the workdir's model on ``split``; writes ``eval_<split>.json`` beside it."""
+def evaluate_workdir(workdir: str, split: str = "test", beam: bool = True,
+                     decode: dict | None = None) -> dict:
+    """CER/WER of the workdir's model on ``split``; writes ``eval_<split>.json`` beside it.
+
+    ``decode`` overrides ``config.decode`` entries (beam_size, prior_weight, length_bonus).
+    """
     config, task, params = load_workdir(workdir)
+    for key, value in (decode or {}).items():
+        config.decode[key] = value
     if beam:
         task._prior = load_prior(task, workdir)
         beam = task._prior is not None
     details: list[dict] = []
     metrics = task.evaluate(params, split, beam=beam, details=details)
     result = {"split": split, **metrics}
+    if beam:
+        result.update({f"decode_{k}": v for k, v in config.decode.items()})
     with open(os.path.join(workdir, f"eval_{split}.json"), "w") as f:
         json.dump({"metrics": result, "utterances": details}, f, indent=1)
     return result

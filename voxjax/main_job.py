@@ -81,7 +81,9 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None) -> str:
                                     "run the same command again to resume")
         entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps}
         for split in EVAL_SPLITS:
-            entry[split] = inference.evaluate_workdir(run_dir, split, beam=True)
+            # Decode settings follow the config file, also for a workdir trained before a retune.
+            entry[split] = inference.evaluate_workdir(run_dir, split, beam=True,
+                                                      decode=config.decode.to_dict())
         entry["loss_plot"] = _plot_training(run_dir, name, os.path.join(workdir, "plots"))
         results["models"][name] = entry
     stream_dir = os.path.join(workdir, "stt_synth_streaming")
