@@ -38,22 +38,6 @@ class Stopwatch:
         self.seconds = time.perf_counter() - self.start
 
 
-def plot_matrix(matrix: np.ndarray, path: str, title: str, ylabel: str) -> None:
-    """Saves a [time, bins] matrix (log-mel, CTC posteriors) as a PNG heat map."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 3))
-    ax.imshow(np.asarray(matrix).T, origin="lower", aspect="auto", interpolation="nearest")
-    ax.set_title(title)
-    ax.set_xlabel("frame")
-    ax.set_ylabel(ylabel)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def plot_curves(steps: list[int], series: dict[str, list[float]], path: str, title: str) -> None:
     """Saves training curves (one line per series) as a PNG."""
     import matplotlib
