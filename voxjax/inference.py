@@ -12,6 +12,7 @@ from voxjax.models.text_prior import CharNGramPrior
 
 log = logging.getLogger(__name__)
 PRIOR_FILE = "text_prior.json"
+PAD_FRAMES = 200  # offline transcription pads features to a multiple of this (2 s)
 
 
 def load_workdir(workdir: str):
@@ -86,8 +87,10 @@ class Transcriber:
         feats = audio.log_mel(wave, self.mel)
         if len(feats) == 0:
             return ""
+        # Pad to a multiple of PAD_FRAMES so a folder of files compiles a few shapes, not one each.
+        padded = np.pad(feats, ((0, -len(feats) % PAD_FRAMES), (0, 0)))
         lp, lengths = self.task.log_probs(self.params, {
-            "features": feats[None], "feature_lengths": np.array([len(feats)], np.int32)})
+            "features": padded[None], "feature_lengths": np.array([len(feats)], np.int32)})
         d = self.config.decode
         if self.prior is None:
             ids = decoding.ctc_greedy(lp[0], lengths[0])
