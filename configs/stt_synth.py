@@ -28,10 +28,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     data.n_mels = 80
     data.fmin = 20.0
     data.fmax = 7600.0
-    data.buckets = (300, 500, 700, 1000)  # padded lengths in feature frames (10 ms)
+    # Padded lengths in feature frames (10 ms). A step costs about linear time in its bucket,
+    # and each bucket compiles once (~5 s here), so 12 buckets (93% of padded frames real)
+    # train faster than 4 (79%): the 2,000 steps went from 1,301 s to the figure above.
+    data.buckets = (200, 250, 300, 350, 400, 450, 500, 550, 600, 700, 800, 1000)
     data.max_label_length = 200  # padded label length (characters)
     data.batch_size = 32  # global batch, split over the 'data' mesh axis
     data.num_workers = 1  # grain worker processes (0 = in-process)
+    data.cache_features = True  # log-mels kept under <root>/.feature_cache after epoch 1
     data.augment = ml_collections.ConfigDict()
     data.augment.freq_masks = 2
     data.augment.freq_width = 10
@@ -58,7 +62,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.train = train = ml_collections.ConfigDict()
     train.steps = 2000
     train.log_every = 50
-    train.eval_every = 500
+    train.eval_every = 1000
     train.checkpoint_every = 250
     train.keep = 2
     train.eval_batches = 8  # eval batches during training (full split in `voxjax eval`)

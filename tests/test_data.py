@@ -356,3 +356,22 @@ def test_orbax_checkpoints_the_iterator(corpus, tmp_path):
     got = _take(fresh, 3)
     fresh.close()
     assert [_texts(b) for b in got] == [_texts(b) for b in want]
+
+
+def test_feature_cache_returns_the_same_features_and_notices_changed_files(tmp_path, monkeypatch):
+    wav = str(tmp_path / "a.wav")
+    _tone(wav, 0.5)
+    config = _config(root=str(tmp_path), cache_features=True)
+    cache = pipeline.feature_cache_dir(config)
+    assert cache and cache.startswith(str(tmp_path))
+    mel = audio.MelConfig.from_config(config.data)
+    first = pipeline.featurize(wav, mel, cache)
+    assert len(os.listdir(cache)) == 1
+    calls = []
+    monkeypatch.setattr(audio, "log_mel", lambda *a: calls.append(a) or np.zeros((1, 16)))
+    np.testing.assert_array_equal(pipeline.featurize(wav, mel, cache), first)  # from the cache
+    assert not calls
+    _tone(wav, 0.7)  # a rewritten file has a new size and mtime: recomputed, not stale
+    pipeline.featurize(wav, mel, cache)
+    assert len(calls) == 1
+    assert pipeline.feature_cache_dir(_config(root=str(tmp_path), cache_features=False)) is None

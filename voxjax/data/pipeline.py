@@ -30,11 +30,13 @@ drop the reference, otherwise grain's own finalisers print noise at interpreter 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 import os
 import sys
 import threading
+from typing import Callable, Sequence
 
 import grain
 import numpy as np
@@ -44,6 +46,10 @@ from voxjax.data.manifest import DataError, Utterance
 from voxjax.text import CharTokenizer, TextError
 
 log = logging.getLogger(__name__)
+
+# Text -> label ids (raises TextError when nothing is left). STT uses CharTokenizer().encode;
+# TTS passes its character or phoneme tokenizer's encode.
+Encoder = Callable[[str], Sequence[int]]
 
 # Batches are large (B x T x n_mels floats); grain's default read-ahead of 500 elements on 16
 # threads would hold gigabytes, so read ahead a few batches only.
@@ -55,23 +61,88 @@ def expected_frames(duration: float, mel_cfg: audio.MelConfig) -> int:
     return audio.num_frames(int(round(duration * mel_cfg.sample_rate)), mel_cfg)
 
 
-def bucket_for(frames: int, buckets) -> int | None:
-    """Smallest bucket holding ``frames`` frames, or None when it is longer than all of them."""
-    return next((b for b in sorted(buckets) if frames <= b), None)
+def bucket_for(frames: int, buckets, labels: int = 0, data=None) -> int | None:
+    """Smallest bucket holding ``frames`` frames (and ``labels`` labels, when ``data`` sets
+    per-bucket label widths), or None when none does."""
+    return next((b for b in sorted(buckets) if frames <= b
+                 and (data is None or labels <= label_width_for(b, data))), None)
 
 
-def featurize(utterance: Utterance | str | os.PathLike, mel_cfg: audio.MelConfig) -> np.ndarray:
-    """Log-mel features ``[frames, n_mels]`` float32 of one file (an Utterance or a path)."""
-    path = utterance.path if isinstance(utterance, Utterance) else utterance
-    return audio.log_mel(audio.load_audio(path, mel_cfg.sample_rate), mel_cfg)
+def label_width_for(bucket: int, data) -> int:
+    """Padded label length of a bucket: ``data.max_label_length``, or, when
+    ``data.labels_per_frame`` > 0, that many labels per frame (rounded up to 16) capped by it.
+
+    TTS needs this: its token sequences pass through sequential layers (BiLSTM, alignment
+    search), so padding 70 phonemes to 256 would cost 3-4x; short buckets get short widths.
+    """
+    width = int(data.max_label_length)
+    ratio = float(data.get("labels_per_frame", 0) or 0)
+    return min(width, 16 * math.ceil(bucket * ratio / 16)) if ratio > 0 else width
 
 
-def _tokenize(utterances: list[Utterance]) -> list[np.ndarray | None]:
+FEATURE_VERSION = 1  # bump when audio.log_mel changes: old caches are then ignored
+
+
+def featurize(utterance: Utterance | str | os.PathLike, mel_cfg: audio.MelConfig,
+              cache_dir: str | None = None) -> np.ndarray:
+    """Log-mel features ``[frames, n_mels]`` float32 of one file (an Utterance or a path).
+
+    With ``cache_dir`` the features are kept as ``.npy`` files keyed by the file's path, size
+    and modification time: a training run featurizes every file once instead of once per epoch
+    (on 2 cores the worker's STFTs otherwise compete with the training step).
+    """
+    path = os.fspath(utterance.path if isinstance(utterance, Utterance) else utterance)
+    cached = _cache_file(cache_dir, path) if cache_dir else None
+    if cached is not None:
+        try:
+            return np.load(cached)
+        except (OSError, ValueError):
+            pass  # not cached yet (or a torn file from a killed run): compute it again
+    feats = audio.log_mel(audio.load_audio(path, mel_cfg.sample_rate), mel_cfg)
+    if cached is not None:
+        try:
+            tmp = f"{cached}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                np.save(f, feats)
+            os.replace(tmp, cached)  # atomic: readers see a whole file or none
+        except OSError:
+            pass  # read-only or full disk: caching is an optimisation only
+    return feats
+
+
+def _cache_file(cache_dir: str, path: str) -> str | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # let load_audio report the missing file
+    key = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+    return os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest()[:20] + ".npy")
+
+
+def feature_cache_dir(config) -> str | None:
+    """``<data.root>/.feature_cache/<mel settings>`` when ``data.cache_features`` is on and the
+    folder can be created; None otherwise."""
+    data = config.data
+    if not data.get("cache_features", False):
+        return None
+    mel = audio.MelConfig.from_config(data)
+    name = hashlib.sha1(f"{FEATURE_VERSION}|{mel!r}".encode()).hexdigest()[:12]
+    path = os.path.join(str(data.root), ".feature_cache", name)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        log.warning("feature cache disabled: cannot create %s (%s)", path, e)
+        return None
+    return path
+
+
+def _tokenize(utterances: list[Utterance], encode: Encoder | None = None
+              ) -> list[np.ndarray | None]:
     """Label ids per utterance; None where nothing speakable is left after normalisation."""
-    tokenizer, out = CharTokenizer(), []
+    encode, out = encode or CharTokenizer().encode, []
     for u in utterances:
         try:
-            out.append(np.asarray(tokenizer.encode(u.text), np.int32))
+            out.append(np.asarray(encode(u.text), np.int32))
         except TextError:
             out.append(None)
     return out
@@ -90,9 +161,12 @@ class _MakeBatch:
     """grain map (runs in the workers): loads, featurizes and pads one planned batch."""
 
     def __init__(self, paths: list[str], labels: list[np.ndarray | None],
-                 mel_cfg: audio.MelConfig, with_index: bool = False):
+                 mel_cfg: audio.MelConfig, with_index: bool = False,
+                 speakers: np.ndarray | None = None, cache_dir: str | None = None):
         self.paths, self.labels, self.mel_cfg = paths, labels, mel_cfg
+        self.cache_dir = cache_dir  # see featurize
         self.with_index = with_index  # eval only: train batches keep exactly the contract keys
+        self.speakers = speakers  # per-utterance speaker ids (TTS), or None
 
     def __call__(self, item: _BatchItem) -> dict[str, np.ndarray]:
         size, frames, width = len(item.rows), item.frames, item.label_width
@@ -106,7 +180,7 @@ class _MakeBatch:
                 continue  # padding row: all zeros, weight 0
             # Resampling may give a frame more than the header duration predicted; that frame is
             # cut rather than letting the batch leave its bucket.
-            feats = featurize(self.paths[index], self.mel_cfg)[:frames]
+            feats = featurize(self.paths[index], self.mel_cfg, self.cache_dir)[:frames]
             batch["features"][row, : len(feats)] = feats
             batch["feature_lengths"][row] = len(feats)
             ids = self.labels[index]
@@ -114,6 +188,8 @@ class _MakeBatch:
             batch["labels"][row, : len(ids)] = ids
             batch["label_lengths"][row] = len(ids)
             batch["weights"][row] = 1.0
+        if self.speakers is not None:
+            batch["speaker"] = np.where(item.rows >= 0, self.speakers[item.rows], 0).astype(np.int32)
         if self.with_index:
             batch["index"] = np.asarray(item.rows, np.int32)  # utterance index, -1 = padding
         return batch
@@ -129,9 +205,13 @@ class TrainPlan:
     """
 
     def __init__(self, groups: dict[int, np.ndarray], batch_size: int, seed: int,
-                 label_width: int, process_index: int = 0, process_count: int = 1):
+                 label_width: int | dict[int, int], process_index: int = 0,
+                 process_count: int = 1):
+        """``label_width``: padded label length, one for all buckets or one per bucket."""
         self.groups = {b: np.asarray(g, np.int64) for b, g in sorted(groups.items())}
-        self.batch_size, self.seed, self.label_width = batch_size, seed, label_width
+        self.batch_size, self.seed = batch_size, seed
+        self.label_width = (dict(label_width) if isinstance(label_width, dict)
+                            else {b: int(label_width) for b in self.groups})
         local = batch_size // process_count
         self.row_slice = slice(process_index * local, (process_index + 1) * local)
         self.batches_per_epoch = sum(len(g) // batch_size for g in self.groups.values())
@@ -163,8 +243,9 @@ class TrainPlan:
     def __getitem__(self, index: int) -> _BatchItem:
         epoch, position = divmod(int(index), self.batches_per_epoch)
         buckets, rows = self.epoch(epoch)
-        return _BatchItem(rows=rows[position, self.row_slice], frames=int(buckets[position]),
-                          label_width=self.label_width)
+        frames = int(buckets[position])
+        return _BatchItem(rows=rows[position, self.row_slice], frames=frames,
+                          label_width=self.label_width[frames])
 
     def __getstate__(self):  # the lock and cache stay behind when shipped to a worker
         state = dict(self.__dict__)
@@ -195,11 +276,14 @@ def _own_arrays(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def train_plan(config, utterances: list[Utterance], process_index: int = 0,
-               process_count: int = 1) -> tuple[TrainPlan, _MakeBatch]:
+               process_count: int = 1, encode: Encoder | None = None,
+               speakers: np.ndarray | None = None) -> tuple[TrainPlan, _MakeBatch]:
     """Filters ``utterances`` for training and builds the batch plan and the batch builder.
 
     Drops (with one logged count) utterances longer than the largest bucket, with more labels
     than ``max_label_length``, with no speakable text, or too short for a single frame.
+    ``encode`` turns text into label ids (default: STT characters); ``speakers`` (one id per
+    utterance) adds a ``speaker`` int32 [B] key to every batch.
     """
     data = config.data
     mel_cfg = audio.MelConfig.from_config(data)
@@ -207,15 +291,15 @@ def train_plan(config, utterances: list[Utterance], process_index: int = 0,
     if not 0 <= process_index < process_count or batch_size % process_count:
         raise ValueError(f"batch_size {batch_size} must split evenly over {process_count} "
                          f"processes (process_index {process_index})")
-    labels = _tokenize(utterances)
+    labels = _tokenize(utterances, encode)
     groups: dict[int, list[int]] = {b: [] for b in buckets}
     dropped = {"too long": 0, "label too long": 0, "no text": 0, "too short": 0}
     for i, (u, ids) in enumerate(zip(utterances, labels)):
         frames = expected_frames(u.duration, mel_cfg)
-        bucket = bucket_for(frames, buckets)
+        bucket = bucket_for(frames, buckets, 0 if ids is None else len(ids), data)
         reason = ("no text" if ids is None else "too short" if frames == 0
-                  else "too long" if bucket is None else "label too long" if len(ids) > width
-                  else None)
+                  else "label too long" if len(ids) > width
+                  else "too long" if bucket is None else None)
         if reason:
             dropped[reason] += 1
         else:
@@ -224,33 +308,39 @@ def train_plan(config, utterances: list[Utterance], process_index: int = 0,
         log.warning("training data: dropped %d of %d utterances (%s)", sum(dropped.values()),
                     len(utterances), ", ".join(f"{n} {r}" for r, n in dropped.items() if n))
     plan = TrainPlan({b: np.asarray(g) for b, g in groups.items()}, batch_size, config.seed,
-                     width, process_index, process_count)
+                     {b: label_width_for(b, data) for b in buckets}, process_index,
+                     process_count)
     if plan.batches_per_epoch == 0:
         raise DataError(f"no full training batch: {sum(map(len, groups.values()))} usable "
                         f"utterances over buckets {tuple(buckets)}, batch_size {batch_size}")
-    return plan, _MakeBatch([u.path for u in utterances], labels, mel_cfg)
+    return plan, _MakeBatch([u.path for u in utterances], labels, mel_cfg, speakers=speakers,
+                            cache_dir=feature_cache_dir(config))
 
 
 def train_iterator(config, utterances: list[Utterance], process_index: int = 0,
-                   process_count: int = 1) -> grain.DatasetIterator:
+                   process_count: int = 1, encode: Encoder | None = None,
+                   speakers: np.ndarray | None = None) -> grain.DatasetIterator:
     """Infinite, checkpointable iterator of this process's training batches.
 
     Each batch has ``config.data.batch_size // process_count`` rows. ``get_state()`` /
     ``set_state()`` round-trip exactly (the next batch after ``set_state`` is the one that
     followed the saved state). Call ``close()`` when done to stop the grain worker processes.
+    ``encode`` and ``speakers``: see :func:`train_plan`.
     """
-    plan, make_batch = train_plan(config, utterances, process_index, process_count)
+    plan, make_batch = train_plan(config, utterances, process_index, process_count, encode,
+                                  speakers)
     return _finish(grain.MapDataset.source(plan).map(make_batch), config.data.num_workers)
 
 
-def eval_plan(config, utterances: list[Utterance], batch_size: int | None = None
+def eval_plan(config, utterances: list[Utterance], batch_size: int | None = None,
+              encode: Encoder | None = None, speakers: np.ndarray | None = None
               ) -> tuple[list[_BatchItem], _MakeBatch]:
     """Eval batches in manifest order; see :func:`eval_batches`."""
     data = config.data
     mel_cfg = audio.MelConfig.from_config(data)
     batch_size = int(batch_size or data.batch_size)
     buckets, width = sorted(data.buckets), data.max_label_length
-    labels = _tokenize(utterances)
+    labels = _tokenize(utterances, encode)
     if any(ids is None for ids in labels):
         log.warning("eval data: %d utterances have no speakable text (empty labels)",
                     sum(ids is None for ids in labels))
@@ -264,14 +354,21 @@ def eval_plan(config, utterances: list[Utterance], batch_size: int | None = None
         longest_label = max(len(labels[i]) if labels[i] is not None else 0 for i in chunk)
         # Over-long items are kept: round up to a multiple of the largest bucket / label width
         # (a few extra shapes in evaluation beat silently skipping utterances).
-        frames = bucket_for(longest, buckets) or buckets[-1] * math.ceil(longest / buckets[-1])
-        items.append(_BatchItem(rows=rows, frames=frames,
-                                label_width=width * max(1, math.ceil(longest_label / width))))
+        frames = bucket_for(longest, buckets, longest_label, data)
+        if frames is not None:
+            label_width = label_width_for(frames, data)
+        else:
+            frames = (bucket_for(longest, buckets)
+                      or buckets[-1] * math.ceil(longest / buckets[-1]))
+            label_width = width * max(1, math.ceil(longest_label / width))
+        items.append(_BatchItem(rows=rows, frames=frames, label_width=label_width))
     paths = [u.path for u in utterances]
-    return items, _MakeBatch(paths, labels, mel_cfg, with_index=True)
+    return items, _MakeBatch(paths, labels, mel_cfg, with_index=True, speakers=speakers,
+                             cache_dir=feature_cache_dir(config))
 
 
-def eval_batches(config, utterances: list[Utterance], batch_size: int | None = None
+def eval_batches(config, utterances: list[Utterance], batch_size: int | None = None,
+                 encode: Encoder | None = None, speakers: np.ndarray | None = None
                  ) -> grain.DatasetIterator:
     """One ordered pass over ``utterances``: every utterance exactly once, nothing dropped.
 
@@ -280,9 +377,9 @@ def eval_batches(config, utterances: list[Utterance], batch_size: int | None = N
     carry ``index`` int32 [B]: each row's position in ``utterances`` (-1 for padding). Each
     batch is padded to the smallest bucket that fits it; items longer than every bucket get a
     multiple of the largest bucket, labels longer than ``max_label_length`` a multiple of it.
-    Close the iterator when stopping early.
+    ``encode`` and ``speakers``: see :func:`train_plan`. Close the iterator when stopping early.
     """
     if not utterances:
         raise DataError("no utterances to evaluate")
-    items, make_batch = eval_plan(config, utterances, batch_size)
+    items, make_batch = eval_plan(config, utterances, batch_size, encode, speakers)
     return _finish(grain.MapDataset.source(items).map(make_batch), config.data.num_workers)
