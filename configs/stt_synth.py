@@ -2,10 +2,12 @@
 
 Command:  voxjax train --config configs/stt_synth.py --workdir runs/stt_synth
 Tiny:     voxjax train --config configs/stt_synth.py:tiny --workdir /tmp/stt_tiny
-Result (measured 2026-11-25, 2-core x86_64 CPU, idle, `voxjax main --workdir runs/clean`):
-          2,000 steps in 1,301 s (21.7 min) of wall time (training plus 4 in-loop evals); on the
-          default 6,000-utterance corpus, `test` CER 2.81% with beam search + text prior
-          (7.37% greedy), `test_unseen` CER 7.20% (13.6% greedy). A rerun gives identical CERs.
+Result (measured 2026-11-25, 2-core x86_64 CPU; a niced job shared it for the first ~7 min):
+          `voxjax train --config configs/stt_synth.py --workdir runs/stt_timing` took 1,171 s
+          (19.5 min) of wall time for the whole command (2,000 steps, 2 in-loop evals, compiles,
+          feature cache built in epoch 1); `voxjax eval --workdir runs/stt_timing --split test`:
+          CER 2.82% with beam search + text prior (7.48% greedy). `test_unseen` (from the same
+          model in `voxjax main --workdir runs/clean2`, identical weights): 7.63% (13.3% greedy).
 """
 import ml_collections
 
@@ -30,7 +32,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     data.fmax = 7600.0
     # Padded lengths in feature frames (10 ms). A step costs about linear time in its bucket,
     # and each bucket compiles once (~5 s here), so 12 buckets (93% of padded frames real)
-    # train faster than 4 (79%): the 2,000 steps went from 1,301 s to the figure above.
+    # train faster than 4 (79%); with the feature cache and fewer in-loop evals the run went
+    # from 1,301 s to 1,171 s.
     data.buckets = (200, 250, 300, 350, 400, 450, 500, 550, 600, 700, 800, 1000)
     data.max_label_length = 200  # padded label length (characters)
     data.batch_size = 32  # global batch, split over the 'data' mesh axis

@@ -38,3 +38,15 @@ def tiny_offline_workdir(tiny_corpus, tmp_path_factory):
 def tiny_streaming_workdir(tiny_corpus, tmp_path_factory):
     """The streaming (causal) STT config, tiny, trained for a few steps."""
     return _train_tiny("stt_synth_streaming", tiny_corpus, tmp_path_factory.mktemp("streaming"))
+
+
+@pytest.fixture(scope="session")
+def tiny_tts_workdir(tiny_corpus, tmp_path_factory):
+    """The TTS acoustic model config, tiny, trained for a few steps."""
+    return _train_tiny("tts_synth", tiny_corpus, tmp_path_factory.mktemp("tts"))
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder_workdir(tiny_corpus, tmp_path_factory):
+    """The conv decoder config, tiny, trained for a few steps."""
+    return _train_tiny("decoder_synth", tiny_corpus, tmp_path_factory.mktemp("decoder"))

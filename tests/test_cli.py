@@ -177,3 +177,64 @@ def test_config_overrides_reach_the_config():
                                          "--config.model.rnn_cell=lstm"])
     assert (config.train.steps, config.model.rnn_cell, workdir) == (7, "lstm", "/tmp/w")
     assert config.data.size == 48  # the :tiny argument reached get_config
+
+
+# ---------------------------------------------------------------- synthesize
+
+def _synth(capsys, tts, decoder, *argv):
+    return run_cli(capsys, "synthesize", "--tts", tts, "--decoder", decoder, *argv)
+
+
+def test_synthesize_writes_wav_and_stream_equals_offline(capsys, tmp_path, tiny_tts_workdir,
+                                                         tiny_decoder_workdir):
+    offline, streamed = tmp_path / "offline.wav", tmp_path / "streamed.wav"
+    code, out, errors = _synth(capsys, tiny_tts_workdir, tiny_decoder_workdir, "--out", offline,
+                               "It costs $5.")
+    assert code == 0 and not errors and str(offline) in out
+    code, _, _ = _synth(capsys, tiny_tts_workdir, tiny_decoder_workdir, "--stream", "--out",
+                        streamed, "It costs $5.")
+    a, rate = sf.read(offline, dtype="float32")
+    b, _ = sf.read(streamed, dtype="float32")
+    assert code == 0 and rate == 16000 and a.size > 0
+    np.testing.assert_allclose(a, b, atol=2e-4)  # PCM-16 rounding of equal signals
+
+
+def test_synthesize_text_file_names_wavs_by_line_and_reports_bad_lines(
+        capsys, tmp_path, tiny_tts_workdir, tiny_decoder_workdir):
+    lines = tmp_path / "lines.txt"
+    lines.write_text("First line.\n🙂🙂\nThird line, at last.\n")
+    code, out, errors = _synth(capsys, tiny_tts_workdir, tiny_decoder_workdir, "--text-file",
+                               lines, "--out-dir", tmp_path / "wavs")
+    assert sorted(os.listdir(tmp_path / "wavs")) == ["0001.wav", "0003.wav"]
+    assert_one_line_error(code, errors, "line 2", "emoji")
+
+
+def test_list_speakers_prints_the_default_first(capsys, tiny_tts_workdir):
+    from voxjax import checkpoint
+    code, out, _ = run_cli(capsys, "synthesize", "--tts", tiny_tts_workdir, "--list-speakers")
+    assert code == 0
+    assert out.splitlines() == list(checkpoint.load_config(tiny_tts_workdir).data.speakers)
+
+
+@pytest.mark.parametrize("text,extra,words", [
+    ("", (), ["empty"]),
+    ("   ", (), ["whitespace"]),
+    ("?!", (), ["punctuation"]),
+    ("🙂🙂🙂", (), ["emoji"]),
+    ("你好世界", (), ["English"]),
+    ("Hello.", ("--speaker", "nobody"), ["unknown speaker"]),
+])
+def test_synthesize_refuses_bad_text_and_speakers(capsys, tmp_path, tiny_tts_workdir,
+                                                  tiny_decoder_workdir, text, extra, words):
+    out_path = tmp_path / "x.wav"
+    code, _, errors = _synth(capsys, tiny_tts_workdir, tiny_decoder_workdir, *extra, "--out",
+                             out_path, text)
+    assert_one_line_error(code, errors, *words)
+    assert not out_path.exists()
+
+
+def test_synthesize_refuses_mismatched_workdirs(capsys, tmp_path, tiny_tts_workdir,
+                                                tiny_offline_workdir):
+    code, _, errors = _synth(capsys, tiny_tts_workdir, tiny_offline_workdir, "--out",
+                             tmp_path / "x.wav", "Hello.")
+    assert_one_line_error(code, errors, "not 'decoder'")

@@ -3,7 +3,11 @@
     voxjax corpus --out DIR [--size N] [--seed S]
     voxjax train --config configs/X.py[:tiny] --workdir W [--config.a.b=v ...]
     voxjax eval --workdir W [--split test] [--no-beam] [--prior-weight X --length-bonus Y]
+    voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
     voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--json] FILE...
+    voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] --out OUT.wav "TEXT"
+    voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
+    voxjax synthesize --tts W1 --list-speakers
     voxjax main --workdir W [--tiny]
 
 Known failures (bad audio or text, missing data or checkpoints, wrong config keys) end with a
@@ -16,6 +20,8 @@ import json
 import logging
 import os
 import sys
+
+import numpy as np
 
 EXIT_USAGE = 2
 
@@ -73,8 +79,12 @@ def cmd_eval(args) -> int:
     from voxjax import inference
     decode = {k: v for k, v in (("beam_size", args.beam_size), ("prior_weight", args.prior_weight),
                                 ("length_bonus", args.length_bonus)) if v is not None}
-    result = inference.evaluate_workdir(args.workdir, args.split, beam=not args.no_beam,
-                                        decode=decode)
+    if args.judge or args.decoder:  # synthesis workdirs: judged by an STT model
+        result = inference.evaluate_synthesis_workdir(args.workdir, args.split, args.decoder,
+                                                      args.judge, args.limit)
+    else:
+        result = inference.evaluate_workdir(args.workdir, args.split, beam=not args.no_beam,
+                                            decode=decode)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items()))
     return 0
@@ -95,6 +105,48 @@ def cmd_transcribe(args) -> int:
             continue
         print(json.dumps({"path": path, "text": hyp}) if args.json else f"{path}\t{hyp}",
               flush=True)
+    return EXIT_USAGE if failures else 0
+
+
+def cmd_synthesize(args) -> int:
+    """Speaks text with a trained TTS + conv decoder pair, offline or chunk by chunk."""
+    from voxjax import audio, inference
+    if args.list_speakers:
+        _, task, _ = inference.load_workdir(args.tts)
+        print("\n".join(task.speakers))
+        return 0
+    if not args.decoder:
+        raise CLIError("--decoder is required (a conv decoder workdir)")
+    if (args.text is None) == (args.text_file is None):
+        raise CLIError('give either TEXT or --text-file F')
+    if args.text is not None and not args.out:
+        raise CLIError("--out OUT.wav is required with TEXT")
+    if args.text_file is not None and not args.out_dir:
+        raise CLIError("--out-dir D is required with --text-file")
+    synthesizer = inference.load_synthesizer(args.tts, args.decoder, args.chunk_frames)
+    if args.text is not None:
+        jobs = [(args.text, args.out)]
+    else:
+        with open(args.text_file, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        os.makedirs(args.out_dir, exist_ok=True)
+        jobs = [(line, os.path.join(args.out_dir, f"{i:04d}.wav"))
+                for i, line in enumerate(lines, start=1)]
+    failures = 0
+    for number, (text, out) in enumerate(jobs, start=1):
+        try:
+            if args.stream:
+                wave = np.concatenate(list(synthesizer.stream(text, args.speaker)) or [np.zeros(0)])
+            else:
+                wave = synthesizer.synthesize(text, args.speaker)[0]
+        except ValueError as e:  # TextError, unknown speaker: report, go on with other lines
+            if len(jobs) == 1:
+                raise
+            print(f"voxjax: error: line {number}: {str(e).splitlines()[0]}", file=sys.stderr)
+            failures += 1
+            continue
+        audio.save_audio(out, wave, synthesizer.sample_rate)
+        print(f"{out}\t{len(wave) / synthesizer.sample_rate:.2f} s", flush=True)
     return EXIT_USAGE if failures else 0
 
 
@@ -123,12 +175,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam-size", type=int, help="override config.decode.beam_size")
     p.add_argument("--prior-weight", type=float, help="override config.decode.prior_weight")
     p.add_argument("--length-bonus", type=float, help="override config.decode.length_bonus")
+    p.add_argument("--decoder", help="TTS workdirs: conv decoder workdir to synthesise with")
+    p.add_argument("--judge", help="TTS/decoder workdirs: STT workdir that transcribes the audio")
+    p.add_argument("--limit", type=int, default=100, help="utterances judged (TTS/decoder)")
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("--workdir", required=True)
     p.add_argument("--stream", action="store_true", help="feed audio chunk by chunk")
     p.add_argument("--chunk-ms", type=int, default=160)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("files", nargs="+")
+    p = sub.add_parser("synthesize", help="speak text with a TTS + conv decoder workdir pair")
+    p.add_argument("--tts", required=True, help="acoustic model workdir")
+    p.add_argument("--decoder", help="conv decoder workdir")
+    p.add_argument("--speaker", help="voice as in the corpus manifest (default: the first "
+                                     "of --list-speakers)")
+    p.add_argument("--stream", action="store_true", help="synthesise chunk by chunk")
+    p.add_argument("--chunk-frames", type=int, default=10, help="mel frames per chunk (10 ms)")
+    p.add_argument("--out", help="output wav (with TEXT)")
+    p.add_argument("--text-file", help="one text per line; writes 0001.wav ... to --out-dir")
+    p.add_argument("--out-dir")
+    p.add_argument("--list-speakers", action="store_true", help="print speakers, default first")
+    p.add_argument("text", nargs="?")
     p = sub.add_parser("main", help="the main job: corpus, train, evaluate, report")
     p.add_argument("--workdir", default="runs/main")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (a smoke run in minutes)")
@@ -147,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args, rest = parser.parse_args(argv), []
     handlers = {"corpus": cmd_corpus, "eval": cmd_eval, "transcribe": cmd_transcribe,
-                "main": cmd_main}
+                "synthesize": cmd_synthesize, "main": cmd_main}
     try:
         code = cmd_train(args, rest) if args.command == "train" else handlers[args.command](args)
     except KeyboardInterrupt:

@@ -42,8 +42,11 @@ def evaluate_workdir(workdir: str, split: str = "test", beam: bool = True,
     """CER/WER of the workdir's model on ``split``; writes ``eval_<split>.json`` beside it.
 
     ``decode`` overrides ``config.decode`` entries (beam_size, prior_weight, length_bonus).
+    TTS and conv decoder workdirs go to :func:`evaluate_synthesis_workdir`.
     """
     config, task, params = load_workdir(workdir)
+    if config.task != "stt":
+        return evaluate_synthesis_workdir(workdir, split)
     for key, value in (decode or {}).items():
         config.decode[key] = value
     if beam:
@@ -62,8 +65,12 @@ def evaluate_workdir(workdir: str, split: str = "test", beam: bool = True,
 class Transcriber:
     """Callable ``path -> text``: offline (beam + text prior) or streaming (greedy, chunked)."""
 
-    def __init__(self, workdir: str, stream: bool = False, chunk_ms: int = 160):
+    def __init__(self, workdir: str, stream: bool = False, chunk_ms: int = 160,
+                 beam: bool = True):
+        """``beam=False``: offline greedy CTC (no text prior); streaming is always greedy."""
         self.config, self.task, self.params = load_workdir(workdir)
+        if self.config.task != "stt":
+            raise ValueError(f"{workdir} holds a {self.config.task!r} model, not speech-to-text")
         self.mel = self.task.mel
         self.stream = stream
         if stream:
@@ -72,12 +79,15 @@ class Transcriber:
                                                  chunk_ms=chunk_ms)
             self.chunk_samples = self.streamer.chunk_samples
         else:
-            self.prior = load_prior(self.task, workdir)
+            self.prior = load_prior(self.task, workdir) if beam else None
 
     def __call__(self, path: str) -> str:
-        wave = audio.load_audio(path, self.mel.sample_rate)
+        return self.transcribe_wave(audio.load_audio(path, self.mel.sample_rate), path)
+
+    def transcribe_wave(self, wave: np.ndarray, name: str = "audio") -> str:
+        """Transcript of a mono float signal at the model's sample rate."""
         if audio.is_silent(wave):  # a CTC model with a text prior can hallucinate on silence
-            log.warning("%s is silent (peak below -60 dBFS): empty transcript", path)
+            log.warning("%s is silent (peak below -60 dBFS): empty transcript", name)
             return ""
         if self.stream:
             session = self.streamer.session()
@@ -104,3 +114,65 @@ class Transcriber:
 def load_transcriber(workdir: str, stream: bool = False, chunk_ms: int = 160) -> Transcriber:
     """A ready transcriber for a trained workdir."""
     return Transcriber(workdir, stream=stream, chunk_ms=chunk_ms)
+
+
+def load_synthesizer(tts_workdir: str, decoder_workdir: str, chunk_frames: int = 10):
+    """A :class:`voxjax.streaming.StreamingSynthesizer` from a TTS and a conv decoder workdir.
+
+    Refuses (ValueError, one line) workdirs of the wrong task or with different mel settings.
+    """
+    tts = load_workdir(tts_workdir)
+    decoder = load_workdir(decoder_workdir)
+    return make_synthesizer(tts, decoder, chunk_frames, tts_workdir, decoder_workdir)
+
+
+def make_synthesizer(tts, decoder, chunk_frames: int = 10, tts_name: str = "--tts",
+                     decoder_name: str = "--decoder"):
+    """Synthesizer from loaded ``(config, task, params)`` triples (see :func:`load_synthesizer`)."""
+    from voxjax.streaming import StreamingSynthesizer
+    (tts_config, tts_task, tts_params), (decoder_config, decoder_task, decoder_params) = tts, decoder
+    if tts_config.task != "tts":
+        raise ValueError(f"{tts_name} holds a {tts_config.task!r} model, not 'tts'")
+    if decoder_config.task != "decoder":
+        raise ValueError(f"{decoder_name} holds a {decoder_config.task!r} model, not 'decoder'")
+    if tts_task.mel != decoder_task.mel:
+        raise ValueError(f"mel settings differ: the TTS model makes {tts_task.mel}, the decoder "
+                         f"expects {decoder_task.mel}")
+    return StreamingSynthesizer(tts_task, tts_params, decoder_task.model,
+                                decoder_params["generator"], chunk_frames)
+
+
+def evaluate_synthesis_workdir(workdir: str, split: str = "test", decoder_workdir: str | None = None,
+                               judge_workdir: str | None = None, limit: int = 100) -> dict:
+    """Evaluates a TTS or conv decoder workdir on ``split``; writes ``eval_<split>.json``.
+
+    Always: the task's own metrics (teacher-forced losses, durations; or copy-synthesis
+    losses). With ``judge_workdir`` (an STT workdir) and, for TTS, ``decoder_workdir``: the
+    judged comparison of :mod:`voxjax.tts_evaluation` (ASR-CER ratios and MCD against the
+    ground truth; Griffin-Lim as the baseline).
+    """
+    from voxjax import tts_evaluation
+    config, task, params = load_workdir(workdir)
+    metrics = {f"model_{k}": v for k, v in task.evaluate(params, split).items()}
+    systems = {}
+    if config.task == "decoder":
+        systems["decoder_copy"] = tts_evaluation.copy_synthesis_system(task, params)
+    elif config.task == "tts" and decoder_workdir:
+        decoder = load_workdir(decoder_workdir)
+        systems["tts"] = tts_evaluation.tts_system(
+            make_synthesizer((config, task, params), decoder, decoder_name=decoder_workdir))
+        systems["decoder_copy"] = tts_evaluation.copy_synthesis_system(*decoder[1:])
+    elif config.task not in ("tts", "decoder"):
+        raise ValueError(f"{workdir} holds a {config.task!r} model; expected tts or decoder")
+    systems["griffin_lim"] = tts_evaluation.griffin_lim_system(task.mel)
+    if judge_workdir is None and decoder_workdir is None and config.task == "tts":
+        systems = {}  # nothing to listen with: the model metrics only
+    judged = {}
+    if systems:
+        judged = tts_evaluation.evaluate_synthesis(split, workdir, task.utterances(split),
+                                                   task.mel, systems, judge_workdir, limit)
+    result = {"split": split, **metrics, **judged}
+    if not judged:
+        with open(os.path.join(workdir, f"eval_{split}.json"), "w") as f:
+            json.dump({"metrics": result}, f, indent=1)
+    return result

@@ -1,10 +1,11 @@
-"""The README's main job: corpus → train (offline and streaming STT) → evaluate → stream → report.
+"""The README's main job: corpus → train all models → evaluate → stream both ways → report.
 
 Everything it writes lands in one workdir:
     corpus/                      the built-in synthetic corpus (cached between runs)
-    stt_synth/, stt_synth_streaming/   training workdirs (checkpoints, metrics.jsonl, TensorBoard)
+    stt_synth/, stt_synth_streaming/, decoder_synth/, tts_synth/
+                                 training workdirs (checkpoints, metrics.jsonl, TensorBoard)
     report.md, results.json      the figures below, with the command that made them
-    plots/*.png, transcripts/*.txt
+    plots/*.png, transcripts/*.txt, audio/*.wav
 """
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ class Preempted(RuntimeError):
     """Training stopped on SIGTERM; its checkpoint is saved and the same command resumes it."""
 
 
-EXPERIMENTS = ("stt_synth", "stt_synth_streaming")
+STT_EXPERIMENTS = ("stt_synth", "stt_synth_streaming")
+TTS_EXPERIMENTS = ("decoder_synth", "tts_synth")
+EXPERIMENTS = STT_EXPERIMENTS + TTS_EXPERIMENTS
 EVAL_SPLITS = ("test", "test_unseen")
+DEMO_SENTENCES = (
+    "Hello, this voice was trained from scratch on a laptop class CPU.",
+    "On March 3rd, 2024, Dr. Smith paid $12.50 for 2 tickets at 7:30.",
+    "Streaming synthesis starts playing long before the whole sentence is done.",
+)
 
 
 def _read_metrics(workdir: str) -> list[dict]:
@@ -80,26 +88,70 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None) -> str:
             raise Preempted(f"{name} was stopped at step {int(final['step'])}; "
                                     "run the same command again to resume")
         entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps}
+        entry["loss_plot"] = _plot_training(run_dir, name, os.path.join(workdir, "plots"))
+        results["models"][name] = entry
+        if name not in STT_EXPERIMENTS:
+            continue
         for split in EVAL_SPLITS:
             # Decode settings follow the config file, also for a workdir trained before a retune.
             entry[split] = inference.evaluate_workdir(run_dir, split, beam=True,
                                                       decode=config.decode.to_dict())
-        entry["loss_plot"] = _plot_training(run_dir, name, os.path.join(workdir, "plots"))
-        results["models"][name] = entry
     stream_dir = os.path.join(workdir, "stt_synth_streaming")
     with open(os.path.join(stream_dir, "eval_test.json")) as f:
         test_paths = [u["path"] for u in json.load(f)["utterances"][:8]]
     results["streaming"] = _stream_demo(stream_dir, test_paths, 160,
                                         os.path.join(workdir, "transcripts", "streaming_test.txt"))
+    results["synthesis"] = _synthesis(workdir, limit=4 if tiny else 100)
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     return _write_report(workdir, results)
 
 
+def _synthesis(workdir: str, limit: int) -> dict:
+    """Judged TTS evaluation, streamed demo sentences (timed), mel/alignment/duration plots."""
+    tts_dir, decoder_dir = (os.path.join(workdir, n) for n in ("tts_synth", "decoder_synth"))
+    judged = inference.evaluate_synthesis_workdir(
+        tts_dir, "test", decoder_dir, judge_workdir=os.path.join(workdir, "stt_synth"),
+        limit=limit)
+    synthesizer = inference.load_synthesizer(tts_dir, decoder_dir)
+    os.makedirs(os.path.join(workdir, "audio"), exist_ok=True)
+    list(synthesizer.stream(DEMO_SENTENCES[0]))  # warm-up: compiles the per-chunk step
+    demos = []
+    for i, sentence in enumerate(DEMO_SENTENCES, start=1):
+        chunks, start = [], time.perf_counter()
+        for chunk in synthesizer.stream(sentence):
+            chunks.append(chunk)
+            if len(chunks) == 1:
+                first = time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        wave = np.concatenate(chunks)
+        path = os.path.join(workdir, "audio", f"demo_{i}.wav")
+        audio.save_audio(path, wave, synthesizer.sample_rate)
+        demos.append({"text": sentence, "wav": os.path.relpath(path, workdir),
+                      "first_audio_ms": 1000 * first,
+                      "rtf": seconds / (len(wave) / synthesizer.sample_rate)})
+    task, params = synthesizer.task, synthesizer.tts_params
+    aligned = task.align(params, task.utterances("test")[0])
+    plots = os.path.join(workdir, "plots")
+    evaluation.plot_mel(aligned["target"], os.path.join(plots, "tts_target_mel.png"),
+                        "test sentence: corpus audio")
+    evaluation.plot_mel(aligned["teacher_forced"], os.path.join(plots, "tts_teacher_forced_mel.png"),
+                        "acoustic model, teacher-forced")
+    _, mels = synthesizer.synthesize(task.utterances("test")[0].text)
+    evaluation.plot_mel(np.concatenate(mels), os.path.join(plots, "tts_synthesised_mel.png"),
+                        "acoustic model, free-running")
+    evaluation.plot_alignment(aligned["attention"], os.path.join(plots, "tts_alignment.png"),
+                              "learned alignment (soft)", tokens=aligned["tokens"])
+    evaluation.plot_durations(aligned["predicted_durations"],
+                              os.path.join(plots, "tts_durations.png"), tokens=aligned["tokens"],
+                              title="predicted durations (frames)")
+    return {"judged": judged, "demos": demos}
+
+
 def _write_report(workdir: str, results: dict) -> str:
     rows = []
     for name, entry in results["models"].items():
-        for split in EVAL_SPLITS:
+        for split in EVAL_SPLITS if name in STT_EXPERIMENTS else ():
             m = entry[split]
             rows.append({"model": name, "split": split, "CER greedy": m["cer"],
                          "CER beam+prior": m.get("cer_beam", float("nan")), "WER greedy": m["wer"],
@@ -117,11 +169,41 @@ def _write_report(workdir: str, results: dict) -> str:
         f"chunk {s['chunk_ms']} ms: RTF {s['rtf']:.4f}, chunk latency median "
         f"{s['median_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms. Transcripts: "
         "`transcripts/streaming_test.txt`.", "",
+        "## Training (wall seconds of each `train_and_evaluate`, in-loop evaluation included)",
+        "", ", ".join(f"{n}: {e['train_seconds']:.0f} s ({e['steps']} steps)"
+                      for n, e in results["models"].items()), "",
         "## Plots", "",
     ]
+    lines[-2:-2] = _synthesis_report(results["synthesis"])
     lines += [f"![{n}](plots/{os.path.basename(e['loss_plot'])})"
               for n, e in results["models"].items()]
+    lines += [f"![{n}](plots/tts_{n}.png)" for n in
+              ("target_mel", "teacher_forced_mel", "synthesised_mel", "alignment", "durations")]
     path = os.path.join(workdir, "report.md")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def _synthesis_report(synthesis: dict) -> list[str]:
+    judged = synthesis["judged"]
+    systems = ("ground_truth", "tts", "decoder_copy", "griffin_lim")
+    judges = sorted({k[len(f"{systems[0]}_cer_"):] for k in judged
+                     if k.startswith(f"{systems[0]}_cer_") and "ratio" not in k})
+    rows = []
+    for system in systems:
+        row = {"system": system}
+        for judge in judges:
+            row[f"CER {judge}"] = judged.get(f"{system}_cer_{judge}", float("nan"))
+            row[f"ratio {judge}"] = judged.get(f"{system}_cer_ratio_{judge}", float("nan"))
+        row["MCD dB"] = judged.get(f"{system}_mcd_db", float("nan"))
+        rows.append(row)
+    demo_rows = [{"wav": d["wav"], "first audio ms": d["first_audio_ms"], "RTF": d["rtf"],
+                  "text": d["text"]} for d in synthesis["demos"]]
+    return [
+        f"## Text to speech ({judged['utterances']} `test` sentences, seen voices; the ratio "
+        "divides by the same judge's CER on the corpus audio)", "",
+        evaluation.markdown_table(rows, list(rows[0])), "",
+        "## Streaming synthesis (after warm-up; chunks of 100 ms)", "",
+        evaluation.markdown_table(demo_rows, list(demo_rows[0])), "",
+    ]

@@ -12,6 +12,7 @@ Chunk arithmetic: a chunk of ``chunk_ms`` gives ``chunk_ms / 10`` feature frames
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +20,8 @@ import numpy as np
 
 from voxjax import audio
 from voxjax.text import CharTokenizer
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -218,3 +221,141 @@ class TranscriberSession:
         """``(log_probs [T', V], T')`` for a beam search over the finished stream."""
         lp = self.log_probs
         return lp, lp.shape[0]
+
+
+# ============================================================================ text to speech
+
+class StreamingSynthesizer:
+    """Text -> audio in chunks: acoustic decoder, postnet and conv decoder over one carried state.
+
+    Per sentence (long text is split with :func:`voxjax.text.split_sentences`), the text half
+    runs once (encoder + durations, ``tts.encode``); then every chunk of ``chunk_frames`` mel
+    frames is one jitted call of :meth:`step`: regulate that chunk's frames, run the
+    autoregressive decoder and causal postnet (``acoustic_model.generate_chunk``), replace frames
+    past the predicted end by silence, and run the conv decoder's ``step``. The decoder's output
+    lags the mel by ``latency_samples``, so each sentence drops that many leading samples, is fed
+    enough trailing silent frames to flush them, and is cut at ``frames * hop`` samples.
+
+    :meth:`synthesize` is the offline path over the same functions with one ``lax.scan`` and one
+    conv-decoder call per sentence; :meth:`stream` concatenates to it (tested).
+    """
+
+    def __init__(self, tts_task, tts_params, decoder, decoder_params, chunk_frames: int = 10):
+        """``tts_task``: a ``voxjax.tasks.tts.TextToSpeech``; ``decoder``: a causal
+        ``ConvDecoder`` with matching mel settings; ``chunk_frames``: a multiple of the acoustic
+        model's reduction (10 frames = 100 ms)."""
+        from voxjax.models import acoustic_model
+        self._acoustic = acoustic_model
+        self.task, self.tts_params = tts_task, tts_params
+        self.decoder, self.decoder_params = decoder, _variables(decoder_params)
+        self.mel_cfg = tts_task.mel
+        self.model = tts_task.model
+        r = self.model.reduction
+        if chunk_frames <= 0 or chunk_frames % r:
+            raise ValueError(f"chunk_frames must be a positive multiple of the acoustic model's "
+                             f"reduction ({r}), got {chunk_frames}")
+        if decoder.hop_length != self.mel_cfg.hop_length or decoder.n_mels != self.mel_cfg.n_mels:
+            raise ValueError(f"decoder expects {decoder.n_mels} mels at hop {decoder.hop_length}, "
+                             f"the acoustic model makes {self.mel_cfg.n_mels} at hop "
+                             f"{self.mel_cfg.hop_length}")
+        self.chunk_frames = chunk_frames
+        self.hop = self.mel_cfg.hop_length
+        self.latency = int(decoder.latency_samples)
+        self.silence = float(np.log(audio.LOG_FLOOR))
+        self._zero_state = None
+        self.step = jax.jit(self._step)
+        self._offline = jax.jit(self._offline_impl, static_argnums=(4,))
+
+    @property
+    def sample_rate(self) -> int:
+        """Output sample rate (the mel config's)."""
+        return self.mel_cfg.sample_rate
+
+    def init_state(self):
+        """Zero state of one stream: acoustic decoder carry and conv decoder state."""
+        if self._zero_state is None:  # the decoder derives its state by tracing: do it once
+            self._zero_state = {"acoustic": self.model.init_state(1),
+                                "decoder": self.decoder.init_state(1)}
+        return self._zero_state
+
+    def _frames(self, tts_params, state, h, durations, start, num_frames: int):
+        conditioning, mask = self._acoustic.regulate_length(h, durations, num_frames, start)
+        acoustic_state, mel = self._acoustic.generate_chunk(self.model, {"params": tts_params},
+                                                            state, conditioning)
+        return acoustic_state, jnp.where(mask[..., None], mel, self.silence)
+
+    def _step(self, tts_params, decoder_params, state, h, durations, start):
+        """One chunk: ``-> (state, (log_mel [1, k, n_mels], wave [1, k * hop]))``."""
+        acoustic_state, mel = self._frames(tts_params, state["acoustic"], h, durations, start,
+                                           self.chunk_frames)
+        decoder_state, wave = self.decoder.apply(decoder_params, state["decoder"], mel,
+                                                 method=type(self.decoder).step)
+        return {"acoustic": acoustic_state, "decoder": decoder_state}, (mel, wave)
+
+    def _offline_impl(self, tts_params, decoder_params, h, durations, num_frames: int):
+        _, mel = self._frames(tts_params, self.model.init_state(1), h, durations, 0, num_frames)
+        return mel, self.decoder.apply(decoder_params, mel)
+
+    def _plan(self, sentence: str, speaker: str | None, pace: float):
+        h, durations = self.task.encode(self.tts_params, sentence, speaker, pace)
+        frames = int(np.sum(durations))
+        # Enough chunks to cover the speech plus the decoder's lag.
+        chunks = -(-(frames + -(-self.latency // self.hop)) // self.chunk_frames)
+        return h, durations, frames, chunks
+
+    def _sentences(self, text: str) -> list[str]:
+        """Speakable sentences of ``text``; unspeakable ones (e.g. only emoji) are skipped with
+        a warning, and if none is left the first one's TextError is raised."""
+        from voxjax.text import TextError, split_sentences
+        sentences = split_sentences(text) if isinstance(text, str) else []
+        if not sentences:
+            self.task.token_batch(text)  # raises the TextError that names the problem
+        kept, first_error = [], None
+        for sentence in sentences:
+            try:
+                self.task.token_batch(sentence)
+                kept.append(sentence)
+            except TextError as e:
+                first_error = first_error or e
+                log.warning("skipping unspeakable sentence %r: %s", sentence[:40], e)
+        if not kept:
+            raise first_error
+        return kept
+
+    def stream(self, text: str, speaker: str | None = None, pace: float = 1.0):
+        """Yields float32 audio chunks (``chunk_frames * hop`` samples, fewer at sentence
+        edges) as soon as each is computed. Raises TextError/ValueError before the first chunk
+        for unusable text or an unknown speaker."""
+        sentences = self._sentences(text)  # fail fast: text and speaker before any audio
+        self.task.speaker_id(speaker)
+        for sentence in sentences:
+            h, durations, frames, chunks = self._plan(sentence, speaker, pace)
+            state, skip, left = self.init_state(), self.latency, frames * self.hop
+            for c in range(chunks):
+                state, (_, wave) = self.step(self.tts_params, self.decoder_params, state, h,
+                                             durations, jnp.int32(c * self.chunk_frames))
+                wave = np.asarray(wave[0])
+                dropped = min(skip, wave.size)
+                wave, skip = wave[dropped:], skip - dropped
+                wave = wave[:left]
+                left -= wave.size
+                if wave.size:
+                    yield wave
+                if left == 0:
+                    break
+
+    def synthesize(self, text: str, speaker: str | None = None, pace: float = 1.0
+                   ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Offline: ``(wave [n], log_mels per sentence [T_i, n_mels])``; equals the
+        concatenated :meth:`stream` output."""
+        waves, mels = [], []
+        for sentence in self._sentences(text):
+            h, durations, frames, chunks = self._plan(sentence, speaker, pace)
+            # Pad to whole seconds so sentences compile a few shapes; the extra frames are
+            # silence after the speech, and everything is causal, so the kept part is unchanged.
+            num_frames = -(-chunks * self.chunk_frames // 100) * 100
+            mel, wave = self._offline(self.tts_params, self.decoder_params, h, durations,
+                                      num_frames)
+            waves.append(np.asarray(wave[0, self.latency: self.latency + frames * self.hop]))
+            mels.append(np.asarray(mel[0, :frames]))
+        return np.concatenate(waves), mels

@@ -1,0 +1,106 @@
+"""Acoustic model pieces: alignment search, forward-sum loss, length regulation, streaming."""
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from voxjax.models import acoustic_model, alignment
+from voxjax.models.acoustic_model import AcousticModel
+
+
+def _best_path_brute_force(log_attn, frames, tokens):
+    """Highest-scoring monotonic path that gives every token >= 1 frame, by enumeration."""
+    best = None
+    for cuts in itertools.combinations(range(1, frames), tokens - 1):
+        bounds = [0, *cuts, frames]
+        path = np.concatenate([[n] * (bounds[n + 1] - bounds[n]) for n in range(tokens)])
+        score = log_attn[np.arange(frames), path].sum()
+        if best is None or score > best[0]:
+            best = (score, path)
+    return best[1]
+
+
+def test_monotonic_alignment_search_finds_the_best_path():
+    rng = np.random.default_rng(0)
+    log_attn = jax.nn.log_softmax(jnp.asarray(rng.normal(size=(4, 11, 5)), jnp.float32), -1)
+    frames, tokens = np.array([11, 9, 7, 5]), np.array([5, 3, 5, 5])
+    hard = np.asarray(alignment.monotonic_alignment_search(log_attn, frames, tokens))
+    for i in range(4):
+        expected = _best_path_brute_force(np.asarray(log_attn[i]), frames[i], tokens[i])
+        np.testing.assert_array_equal(hard[i, : frames[i]].argmax(-1), expected)
+        assert hard[i, : frames[i]].sum(-1).tolist() == [1.0] * frames[i]  # one token a frame
+        assert hard[i, frames[i]:].sum() == 0  # padding frames belong to no token
+    durations = np.asarray(alignment.durations_from_alignment(hard))
+    assert durations.sum(1).tolist() == frames.tolist()
+    assert all((durations[i, : tokens[i]] >= 1).all() for i in range(4))
+
+
+def test_forward_sum_loss_prefers_the_diagonal():
+    frames, tokens = 12, 4
+    diagonal = np.full((1, frames, tokens), -8.0, np.float32)
+    for t in range(frames):
+        diagonal[0, t, t * tokens // frames] = 0.0
+    reversed_ = diagonal[:, :, ::-1].copy()
+    loss = lambda a: float(alignment.forward_sum_loss(  # noqa: E731
+        jax.nn.log_softmax(jnp.asarray(a), -1), jnp.array([frames]), jnp.array([tokens]))[0])
+    assert loss(diagonal) < loss(reversed_) - 5.0
+
+
+def test_beta_binomial_prior_peaks_on_the_diagonal():
+    prior = np.asarray(alignment.beta_binomial_log_prior(jnp.array([20]), jnp.array([5]), 24, 8))
+    peaks = prior[0, :20, :5].argmax(-1)
+    assert peaks[0] == 0 and peaks[-1] == 4 and (np.diff(peaks) >= 0).all()
+    assert (prior[0, 20:] < -1e8).all() and (prior[0, :, 5:] < -1e8).all()
+
+
+def test_regulate_length_repeats_each_token_for_its_duration():
+    h = jnp.arange(3, dtype=jnp.float32)[None, :, None] * jnp.ones((1, 3, 2))
+    frames, mask = acoustic_model.regulate_length(h, jnp.array([[2, 0, 3]]), 8)
+    np.testing.assert_array_equal(np.asarray(frames[0, :5, 0]), [0, 0, 2, 2, 2])
+    np.testing.assert_array_equal(np.asarray(mask[0]), [1] * 5 + [0] * 3)
+    np.testing.assert_allclose(np.asarray(frames[0, :5, 2]), [0.25, 0.75, 1 / 6, 0.5, 5 / 6])
+    assert float(jnp.abs(frames[0, 5:]).sum()) == 0.0
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    model = AcousticModel(vocab_size=12, num_speakers=3, n_mels=8, embed_dim=16, conv_layers=1,
+                          encoder_hidden=8, speaker_dim=4, duration_channels=8, prenet_dim=8,
+                          decoder_hidden=16, decoder_layers=2, reduction=2, postnet_channels=8,
+                          postnet_layers=3, postnet_kernel=3)
+    rng = np.random.default_rng(0)
+    tokens = jnp.asarray(rng.integers(1, 12, size=(2, 6)), jnp.int32)
+    mel = jnp.asarray(rng.normal(size=(2, 20, 8)) - 8.0, jnp.float32)
+    variables = model.init(jax.random.key(0), tokens, jnp.array([6, 4]), jnp.array([0, 2]), mel,
+                           jnp.array([20, 14]))
+    return model, variables, tokens
+
+
+def test_teacher_forced_outputs_are_consistent(tiny_model):
+    model, variables, tokens = tiny_model
+    mel = jnp.full((2, 20, 8), -8.0)
+    out = model.apply(variables, tokens, jnp.array([6, 4]), jnp.array([0, 2]), mel,
+                      jnp.array([20, 14]))
+    assert out["mel"].shape == out["mel_postnet"].shape == (2, 20, 8)
+    assert out["log_attn"].shape == (2, 20, 6)
+    assert np.asarray(out["durations"]).sum(1).tolist() == [20, 14]
+    assert np.isfinite(np.asarray(out["mel_postnet"])).all()
+
+
+def test_streaming_generation_equals_offline(tiny_model):
+    model, variables, tokens = tiny_model
+    lengths, speakers = jnp.array([6, 4]), jnp.array([1, 0])
+    mel, mask, durations = acoustic_model.generate(model, variables, tokens, lengths, speakers, 24)
+    h, durations2 = acoustic_model.encode_for_synthesis(model, variables, tokens, lengths, speakers)
+    np.testing.assert_array_equal(np.asarray(durations), np.asarray(durations2))
+    conditioning, _ = acoustic_model.regulate_length(h, durations2, 24)
+    state, chunks = model.init_state(2), []
+    for start, stop in [(0, 2), (2, 8), (8, 10), (10, 24)]:  # uneven chunks, multiples of r
+        state, chunk = acoustic_model.generate_chunk(model, variables, state,
+                                                     conditioning[:, start:stop])
+        chunks.append(chunk)
+    np.testing.assert_allclose(np.concatenate(chunks, 1), np.asarray(mel), atol=1e-5)
+    expected_frames = np.minimum(np.asarray(durations).sum(1), 24)
+    assert np.asarray(mask).sum(1).tolist() == expected_frames.tolist()

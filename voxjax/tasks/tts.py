@@ -1,0 +1,257 @@
+"""Text-to-speech task: the acoustic model (text -> log-mel) trained on any manifest dataset.
+
+Loss (all masked to real frames / tokens, averaged over real utterances):
+  mel       L1 of the normalised log-mel before and after the postnet
+  align     forward-sum (CTC) loss of the learned alignment
+  bin       binarisation loss pulling the soft alignment to its MAS path
+  duration  MSE of the predicted log(1 + frames) against the MAS durations
+
+Speakers are named as in the manifest (the eSpeak voice id on the built-in corpus). The table is
+the sorted set of training speakers with the most frequent one (the default) first; a speaker
+not in the table (e.g. ``test_unseen`` voices) maps to the default.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import logging
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from voxjax import audio, text
+from voxjax.data import manifest, pipeline
+from voxjax.models import acoustic_model
+from voxjax.models.acoustic_model import AcousticModel
+from voxjax.tasks.stt import ensure_corpus
+
+log = logging.getLogger(__name__)
+
+TOKEN_PAD = 32  # synthesis pads token sequences to a multiple of this (few compiled shapes)
+FRAME_PAD = 100  # ... and output frames to a multiple of this (1 s)
+
+
+class TextToSpeech:
+    """The TTS task: builds tokenizer, speaker table and acoustic model from a config."""
+
+    def __init__(self, config):
+        self.config = config
+        self.tokenizer = text.make_tts_tokenizer(config.text.tokens)
+        self.mel = audio.MelConfig.from_config(config.data)
+        if any(b % config.model.reduction for b in config.data.buckets):
+            raise ValueError(f"data.buckets {tuple(config.data.buckets)} must be multiples of "
+                             f"model.reduction={config.model.reduction}")
+        self.model = AcousticModel.from_config(config.model, self.tokenizer.vocab_size,
+                                               len(self.speakers), self.mel.n_mels)
+        self._encode_jit = jax.jit(self._encode)
+        self._generate_jit = jax.jit(self._generate, static_argnums=(3,))
+        self._forward_jit = jax.jit(functools.partial(self._forward, train=False))
+
+    # ------------------------------------------------------------------ data
+    @functools.cache
+    def utterances(self, split: str) -> list[manifest.Utterance]:
+        """Utterance records of one split (builds the synthetic corpus on first use)."""
+        ensure_corpus(self.config)
+        return manifest.load_manifest(self.config.data.dataset, self.config.data.root, split)
+
+    @functools.cached_property
+    def speakers(self) -> list[str]:
+        """Speaker names, the default (most frequent in training) first, then sorted.
+
+        Read from the training manifest once and written to ``config.data.speakers``, which the
+        trainer saves with every checkpoint, so a workdir synthesises without the corpus.
+        """
+        if not self.config.data.speakers:
+            counts = collections.Counter(u.speaker for u in self.utterances(
+                self.config.data.train_split))
+            default = min(counts, key=lambda s: (-counts[s], s))
+            self.config.data.speakers = tuple([default] + sorted(s for s in counts if s != default))
+        return list(self.config.data.speakers)
+
+    def speaker_id(self, name: str | None) -> int:
+        """Table index of ``name`` (None = default); raises ValueError for an unknown name."""
+        if name is None:
+            return 0
+        index = self._speaker_index.get(name)
+        if index is None:
+            raise ValueError(f"unknown speaker {name!r} ({len(self.speakers)} known; "
+                             f"list them with --list-speakers)")
+        return index
+
+    @functools.cached_property
+    def _speaker_index(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.speakers)}
+
+    @functools.lru_cache(maxsize=16384)  # the corpus fits; a long-running server stays bounded
+    def _encode_text(self, sentence: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(sentence))
+
+    def _speaker_ids(self, utts) -> np.ndarray:
+        return np.asarray([self._speaker_index.get(u.speaker, 0) for u in utts], np.int32)
+
+    def train_iterator(self, process_index: int = 0, process_count: int = 1):
+        """Infinite, checkpointable grain iterator over training batches (with ``speaker``)."""
+        utts = self.utterances(self.config.data.train_split)
+        return pipeline.train_iterator(self.config, utts, process_index, process_count,
+                                       encode=self._encode_text, speakers=self._speaker_ids(utts))
+
+    def eval_batches(self, split: str):
+        """One ordered pass over ``split`` (batches carry ``index`` and ``speaker``)."""
+        utts = self.utterances(split)
+        return pipeline.eval_batches(self.config, utts, encode=self._encode_text,
+                                     speakers=self._speaker_ids(utts))
+
+    # ------------------------------------------------------------------ model
+    def init(self, rng, batch):
+        """Initial parameters for a batch's shapes."""
+        variables = self.model.init({"params": rng, "dropout": rng}, *self._inputs(batch),
+                                    train=False)
+        return variables["params"]
+
+    @staticmethod
+    def _inputs(batch):
+        return (jnp.asarray(batch["labels"]), jnp.asarray(batch["label_lengths"]),
+                jnp.asarray(batch["speaker"]), jnp.asarray(batch["features"]),
+                jnp.asarray(batch["feature_lengths"]))
+
+    def _forward(self, params, batch, rng=None, train: bool = False):
+        rngs = {"dropout": rng} if rng is not None else {}
+        return self.model.apply({"params": params}, *self._inputs(batch), train=train, rngs=rngs)
+
+    def loss(self, params, batch, rng, train: bool = True):
+        """Weighted sum of the mel, alignment, binarisation and duration losses, with metrics."""
+        out = self._forward(params, batch, rng, train)
+        return self._losses(out, batch)
+
+    def _losses(self, out, batch):
+        w = self.config.loss
+        weights = jnp.asarray(batch["weights"], jnp.float32)
+        utterances = jnp.maximum(jnp.sum(weights), 1.0)
+        frames = jnp.asarray(batch["feature_lengths"])
+        tokens = jnp.asarray(batch["label_lengths"])
+        target = jnp.asarray(batch["features"], jnp.float32)
+        frame_mask = (jnp.arange(target.shape[1])[None] < frames[:, None]) * weights[:, None]
+        per_frame = lambda x: jnp.mean(jnp.abs(x - target), -1) / self.model.feature_std  # noqa
+        denom = jnp.maximum(jnp.sum(frame_mask), 1.0)
+        mel_l1 = jnp.sum(per_frame(out["mel"]) * frame_mask) / denom
+        postnet_l1 = jnp.sum(per_frame(out["mel_postnet"]) * frame_mask) / denom
+        align = jnp.sum(acoustic_model.alignment.forward_sum_loss(
+            out["log_attn"], frames, tokens) * weights) / utterances
+        hard = out["hard_alignment"] * weights[:, None, None]
+        binarization = acoustic_model.alignment.binarization_loss(hard, out["log_attn"])
+        token_mask = (jnp.arange(out["durations"].shape[1])[None] < tokens[:, None]) * weights[:, None]
+        log_target = jnp.log1p(out["durations"].astype(jnp.float32))
+        duration = (jnp.sum((out["log_durations"] - log_target) ** 2 * token_mask)
+                    / jnp.maximum(jnp.sum(token_mask), 1.0))
+        total = (mel_l1 + postnet_l1 + w.align * align + w.binarization * binarization
+                 + w.duration * duration)
+        # How peaked the soft alignment is on real frames: 1 = one token per frame.
+        peak = jnp.sum(jnp.exp(jnp.max(out["log_attn"], -1)) * frame_mask) / denom
+        # Share of real frames whose *learned* (prior-free) attention peaks within one token of
+        # the MAS path: ~3/N at initialisation, near 1 once the aligner has learned the text.
+        learned_peak = jnp.argmax(out["learned_log_attn"], -1)
+        path = jnp.argmax(out["hard_alignment"], -1)
+        agreement = jnp.sum((jnp.abs(learned_peak - path) <= 1) * frame_mask) / denom
+        return total, {"mel_l1": mel_l1, "postnet_l1": postnet_l1, "align": align,
+                       "binarization": binarization, "duration": duration, "attn_peak": peak,
+                       "attn_agreement": agreement}
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, params, split: str, max_batches: int | None = None) -> dict[str, float]:
+        """Teacher-forced losses, duration error and alignment sharpness on ``split``."""
+        sums: dict[str, float] = collections.defaultdict(float)
+        count, batches = 0, self.eval_batches(split)
+        try:
+            for b, batch in enumerate(batches):
+                if max_batches is not None and b >= max_batches:
+                    break
+                out = self._forward_jit(params, batch)
+                _, metrics = self._losses(out, batch)
+                n = float(np.sum(batch["weights"]))
+                for k, v in metrics.items():
+                    sums[k] += float(v) * n
+                sums["duration_mae_frames"] += n * self._duration_mae(out, batch)
+                count += n
+        finally:
+            batches.close()
+        result = {k: v / max(count, 1.0) for k, v in sums.items()}
+        result["utterances"] = float(count)
+        return result
+
+    def _duration_mae(self, out, batch) -> float:
+        """Mean |predicted - MAS| frames per real token over the real rows of a batch."""
+        lengths = np.asarray(batch["label_lengths"])
+        predicted = np.asarray(self.model.predict_durations(out["log_durations"], lengths))
+        errors = np.abs(predicted - np.asarray(out["durations"]))
+        mask = (np.arange(errors.shape[1])[None] < lengths[:, None]) & (batch["weights"][:, None] > 0)
+        return float(errors[mask].mean()) if mask.any() else 0.0
+
+    def align(self, params, utt: manifest.Utterance) -> dict[str, np.ndarray]:
+        """Teacher-forced pass over one utterance: ``target``, ``teacher_forced`` (log-mels
+        ``[T, M]``), ``attention`` ``[T, N]``, ``durations`` (MAS) and ``predicted_durations``
+        ``[N]``, and ``tokens`` (symbols)."""
+        feats = audio.log_mel(audio.load_audio(utt.path, self.mel.sample_rate), self.mel)
+        feats = feats[: len(feats) - len(feats) % self.model.reduction]
+        ids = np.asarray(self._encode_text(utt.text), np.int32)
+        lengths = np.array([len(ids)], np.int32)
+        batch = {"labels": ids[None], "label_lengths": lengths,
+                 "speaker": self._speaker_ids([utt]), "features": feats[None],
+                 "feature_lengths": np.array([len(feats)], np.int32)}
+        out = self._forward_jit(params, batch)
+        predicted = self.model.predict_durations(out["log_durations"], lengths)
+        return {"target": feats, "teacher_forced": np.asarray(out["mel_postnet"][0]),
+                "attention": np.exp(np.asarray(out["log_attn"][0])),
+                "durations": np.asarray(out["durations"][0]),
+                "predicted_durations": np.asarray(predicted[0]),
+                "tokens": [self.tokenizer.symbols[i] for i in ids]}
+
+    def write_examples(self, params, writer, step: int) -> None:
+        """One validation sentence: target, teacher-forced and synthesised log-mel, alignment."""
+        utt = self.utterances(self.config.data.eval_split)[0]
+        aligned = self.align(params, utt)
+        known = utt.speaker in self._speaker_index
+        mel = self.synthesize(params, utt.text, utt.speaker if known else None)
+        writer.image(step, "example/target_log_mel", aligned["target"].T[::-1])
+        writer.image(step, "example/teacher_forced_log_mel", aligned["teacher_forced"].T[::-1])
+        writer.image(step, "example/synthesised_log_mel", mel.T[::-1])
+        writer.image(step, "example/alignment", aligned["attention"].T[::-1])
+        writer.text(step, "example/text", utt.text)
+
+    # ------------------------------------------------------------------ synthesis
+    def _encode(self, params, tokens, lengths, speakers, pace):
+        return acoustic_model.encode_for_synthesis(self.model, {"params": params}, tokens,
+                                                   lengths, speakers, pace)
+
+    def _generate(self, params, h, durations, num_frames: int):
+        conditioning, _ = acoustic_model.regulate_length(h, durations, num_frames)
+        state = self.model.init_state(h.shape[0])
+        return acoustic_model.generate_chunk(self.model, {"params": params}, state, conditioning)[1]
+
+    def token_batch(self, sentence: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(tokens [1, N_pad], lengths [1])`` of one sentence; raises TextError if unusable."""
+        ids = list(self._encode_text(sentence))
+        padded = np.zeros((1, -(-len(ids) // TOKEN_PAD) * TOKEN_PAD), np.int32)
+        padded[0, : len(ids)] = ids
+        return padded, np.array([len(ids)], np.int32)
+
+    def encode(self, params, sentence: str, speaker: str | None = None, pace: float = 1.0):
+        """``(h [1, N_pad, D], durations [1, N_pad])`` of one sentence: the text half of
+        synthesis, run once per sentence before any frame is generated."""
+        tokens, lengths = self.token_batch(sentence)
+        speakers = np.array([self.speaker_id(speaker)], np.int32)
+        return self._encode_jit(params, tokens, lengths, speakers, pace)
+
+    def synthesize(self, params, sentence: str, speaker: str | None = None,
+                   pace: float = 1.0) -> np.ndarray:
+        """Log-mel ``[T, n_mels]`` of one sentence (offline; see voxjax.streaming to stream)."""
+        h, durations = self.encode(params, sentence, speaker, pace)
+        total = int(np.sum(durations))
+        num_frames = max(FRAME_PAD, -(-total // FRAME_PAD) * FRAME_PAD)
+        mel = self._generate_jit(params, h, durations, num_frames)
+        return np.asarray(mel[0, :total])
+
+
+def make_task(config) -> TextToSpeech:
+    """Registry hook: ``config.task == 'tts'``."""
+    return TextToSpeech(config)

@@ -1,0 +1,153 @@
+"""Judging synthesised speech against the corpus audio of the same sentences and voices.
+
+For each held-out utterance, every *system* turns it into a waveform:
+
+  ground_truth   the corpus wav itself
+  tts            acoustic model + conv decoder from the text and the utterance's speaker
+  decoder_copy   conv decoder on the ground-truth log-mel (copy synthesis)
+  griffin_lim    librosa Griffin-Lim (32 iterations) on the ground-truth log-mel
+
+Every *judge* (this project's STT model; pocketsphinx when the ``eval`` extra is installed)
+transcribes every system's audio. The figure of merit is a system's CER divided by the same
+judge's CER on the ground truth (the corpus voices are robotic, so absolute CERs say little).
+Mel-cepstral distortion against the ground truth (DTW-aligned, see
+:func:`voxjax.evaluation.mel_cepstral_distortion`) is reported beside it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from voxjax import audio, evaluation, text
+from voxjax.data.manifest import Utterance
+
+log = logging.getLogger(__name__)
+
+System = Callable[[Utterance, np.ndarray], np.ndarray]  # (utterance, ground-truth wave) -> wave
+
+
+@dataclasses.dataclass
+class Judge:
+    """A named speech recogniser: ``transcribe(wave) -> normalised text``."""
+
+    name: str
+    transcribe: Callable[[np.ndarray], str]
+
+
+def stt_judge(workdir: str, beam: bool = True) -> Judge:
+    """This project's STT model from ``workdir`` (beam + text prior, or greedy)."""
+    from voxjax import inference
+    transcriber = inference.Transcriber(workdir, beam=beam)
+    return Judge("stt_beam" if beam else "stt_greedy", transcriber.transcribe_wave)
+
+
+def pocketsphinx_judge(sample_rate: int = 16000) -> Judge | None:
+    """pocketsphinx's bundled English model, or None when the ``eval`` extra is missing."""
+    try:
+        from pocketsphinx import Decoder
+    except ImportError:
+        return None
+    decoder = Decoder(samprate=sample_rate)
+
+    def transcribe(wave: np.ndarray) -> str:
+        decoder.start_utt()
+        decoder.process_raw((np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes(),
+                            full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        return text.normalize(hyp.hypstr) if hyp is not None else ""
+
+    return Judge("pocketsphinx", transcribe)
+
+
+def copy_synthesis_system(decoder_task, params) -> System:
+    """Copy synthesis: the conv decoder on the ground-truth log-mel (aligned, latency removed)."""
+    return lambda utt, wave: decoder_task.synthesize(params, audio.log_mel(wave, decoder_task.mel))
+
+
+def griffin_lim_system(mel_cfg: audio.MelConfig, n_iter: int = 32) -> System:
+    """Griffin-Lim on the ground-truth log-mel (the untrained baseline)."""
+    return lambda utt, wave: evaluation.griffin_lim(audio.log_mel(wave, mel_cfg), mel_cfg, n_iter)
+
+
+def tts_system(synthesizer) -> System:
+    """Text (and the utterance's voice when the model knows it) -> speech."""
+    def system(utt: Utterance, wave: np.ndarray) -> np.ndarray:
+        known = utt.speaker in synthesizer.task.speakers
+        return synthesizer.synthesize(utt.text, utt.speaker if known else None)[0]
+    return system
+
+
+def judge_systems(utterances: list[Utterance], systems: dict[str, System], judges: list[Judge],
+                  sample_rate: int, out_dir: str | None = None, keep_audio: int = 4) -> dict:
+    """Runs every system on every utterance, every judge on every output; returns the report.
+
+    ``{"systems": {name: {"cer_<judge>", "cer_ratio_<judge>", "mcd_db"}}, "utterances": [...]}``;
+    writes the first ``keep_audio`` utterances' wavs to ``out_dir`` when given.
+    """
+    systems = {"ground_truth": lambda utt, wave: wave, **systems}
+    refs: list[str] = []
+    hyps = {(s, j.name): [] for s in systems for j in judges}
+    mcd: dict[str, list[float]] = {s: [] for s in systems if s != "ground_truth"}
+    details = []
+    for i, utt in enumerate(tqdm(utterances, desc="judging", leave=False)):
+        truth = audio.load_audio(utt.path, sample_rate)
+        refs.append(text.normalize(utt.text))
+        row = {"path": utt.path, "speaker": utt.speaker, "reference": refs[-1]}
+        for name, system in systems.items():
+            wave = np.asarray(system(utt, truth), np.float32)
+            if name != "ground_truth":
+                mcd[name].append(evaluation.mel_cepstral_distortion(truth, wave, sample_rate))
+                row[f"{name}_mcd_db"] = mcd[name][-1]
+            for judge in judges:
+                hyps[(name, judge.name)].append(judge.transcribe(wave))
+                row[f"{name}_{judge.name}"] = hyps[(name, judge.name)][-1]
+            if out_dir and i < keep_audio:
+                os.makedirs(out_dir, exist_ok=True)
+                audio.save_audio(os.path.join(out_dir, f"{i:02d}_{name}.wav"), wave, sample_rate)
+        details.append(row)
+    report: dict = {"utterances": len(refs), "judges": [j.name for j in judges], "systems": {}}
+    for name in systems:
+        entry = {}
+        for judge in judges:
+            entry[f"cer_{judge.name}"] = evaluation.error_rates(refs, hyps[(name, judge.name)])["cer"]
+        if name in mcd:
+            entry["mcd_db"] = float(np.mean(mcd[name])) if mcd[name] else float("nan")
+        report["systems"][name] = entry
+    for name, entry in report["systems"].items():
+        for judge in judges:
+            base = report["systems"]["ground_truth"][f"cer_{judge.name}"]
+            entry[f"cer_ratio_{judge.name}"] = (entry[f"cer_{judge.name}"] / base if base > 0
+                                                else float("nan"))
+    report["details"] = details
+    return report
+
+
+def evaluate_synthesis(split: str, workdir: str, utterances: list[Utterance],
+                       mel_cfg: audio.MelConfig, systems: dict[str, System],
+                       judge_workdir: str | None = None, limit: int = 100) -> dict:
+    """Judges ``systems`` on the first ``limit`` utterances; writes ``W/eval_<split>.json`` and
+    sample wavs under ``W/eval_<split>/``; returns the flat summary."""
+    judges = []
+    if judge_workdir:
+        judges += [stt_judge(judge_workdir, beam=True), stt_judge(judge_workdir, beam=False)]
+    sphinx = pocketsphinx_judge(mel_cfg.sample_rate)
+    if sphinx is not None:
+        judges.append(sphinx)
+    else:
+        log.info("pocketsphinx not installed (pip install -e '.[eval]'): no second judge")
+    chosen = utterances[:limit]
+    report = judge_systems(chosen, systems, judges, mel_cfg.sample_rate,
+                           out_dir=os.path.join(workdir, f"eval_{split}"))
+    flat = {"split": split, "utterances": report["utterances"]}
+    for name, entry in report["systems"].items():
+        flat.update({f"{name}_{k}": v for k, v in entry.items()})
+    with open(os.path.join(workdir, f"eval_{split}.json"), "w") as f:
+        json.dump({"metrics": flat, "report": report}, f, indent=1)
+    return flat
