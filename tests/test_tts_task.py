@@ -59,3 +59,20 @@ def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir
     assert np.isfinite(decoder["model_mel_l1"]) and decoder["griffin_lim_mcd_db"] > 0
     with open(os.path.join(tiny_decoder_workdir, "eval_test.json")) as f:
         assert json.load(f)["metrics"]["split"] == "test"
+
+
+def test_ljspeech_tts_config_reads_the_ljspeech_layout(tmp_path):
+    import soundfile as sf
+    from voxjax.tasks import tts as tts_task_lib
+    for i in range(20):
+        wave = 0.1 * np.sin(np.arange(22050) / 10.0).astype(np.float32)
+        os.makedirs(tmp_path / "wavs", exist_ok=True)
+        sf.write(tmp_path / "wavs" / f"LJ001-{i:04d}.wav", wave, 22050)
+    with open(tmp_path / "metadata.csv", "w") as f:
+        f.write("".join(f"LJ001-{i:04d}|Text {i}.|Text number {i}.\n" for i in range(20)))
+    config = config_lib.load("tts_ljspeech", "tiny")
+    config.data.root = str(tmp_path)
+    task = tts_task_lib.make_task(config)
+    assert len(task.speakers) == 1 and all(b % config.model.reduction == 0
+                                           for b in config_lib.load("tts_ljspeech").data.buckets)
+    assert sum(len(task.utterances(s)) for s in ("all",)) == 20
