@@ -28,6 +28,7 @@ import numpy as np
 # `python benchmarks/stt.py` from a checkout without `pip install -e .`: find the package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from voxjax import audio, config as config_lib, decoding, evaluation, inference, tasks, text
+from voxjax import tts_evaluation
 from voxjax.corpus import generate_sentences, get_espeak
 from voxjax.models.text_prior import CharNGramPrior
 from voxjax.streaming import StreamingTranscriber
@@ -129,22 +130,15 @@ def bench_streaming(streamer: StreamingTranscriber, waves, duration: float) -> d
 
 def bench_pocketsphinx(waves, refs, duration: float) -> dict:
     """RTF and CER of pocketsphinx's default English model, or ``available: False``."""
-    try:
-        from pocketsphinx import Decoder
-    except ImportError as e:
-        return {"available": False, "reason": f"pocketsphinx not importable ({e})"}
     with evaluation.Stopwatch() as load:
-        decoder = Decoder(samprate=16000)
+        judge = tts_evaluation.pocketsphinx_judge(16000)
+    if judge is None:
+        return {"available": False, "reason": "pocketsphinx not importable (pip install -e '.[eval]')"}
     hyps, total = [], 0.0
     for w in waves:
-        raw = (np.clip(w, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-        t0 = time.perf_counter()
-        decoder.start_utt()
-        decoder.process_raw(raw, full_utt=True)
-        decoder.end_utt()
-        hyp = decoder.hyp()
-        total += time.perf_counter() - t0
-        hyps.append(text.normalize(hyp.hypstr) if hyp is not None else "")
+        with evaluation.Stopwatch() as sw:  # includes the float -> PCM-16 conversion
+            hyps.append(judge.transcribe(w))
+        total += sw.seconds
     return {"available": True, "rtf": total / duration, "load_s": load.seconds,
             "cer": evaluation.error_rates(refs, hyps)["cer"], "hypotheses": hyps}
 
