@@ -17,10 +17,8 @@ uses); compile time is reported apart as first call minus steady state.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -48,25 +46,14 @@ TEXTS = {
              "take the early ferry to the island; the children have been looking forward to it "
              "all week."),
 }
+from stt import machine_info  # noqa: E402  (benchmarks/stt.py: one copy of the record)
+
 TTFA_TEXT = "20 words"  # the time-to-first-audio target is stated for a 20-word sentence
 
 # Targets from the issue: reported as met / missed, never asserted.
 DECODER_RTF = 0.02
 STREAM_RTF = 0.1
 TTFA_MS = 100.0
-
-
-def machine_info() -> dict:
-    """Platform, CPUs, versions, load and thread-related environment (recorded, never changed)."""
-    env = {k: v for k, v in os.environ.items()
-           if k.startswith(("OPENBLAS", "OMP_", "MKL_", "XLA_", "JAX_", "TF_CPP"))}
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "loadavg_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "jax": jax.__version__, "jax_backend": jax.default_backend(),
-            "numpy": np.__version__, "env": env,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 # ============================================================================ models
