@@ -226,7 +226,7 @@ def run(args) -> dict:
     texts = {}
     for name, text in TEXTS.items():
         if tts_trained:
-            pace = args.pace
+            pace = args.pace or tts_task.default_pace
         else:
             pace = args.pace or calibrate_pace(tts_task, tts_params, text, args.frames_per_token)
         texts[name] = describe_text(tts_task, tts_params, text, pace)
@@ -339,7 +339,8 @@ def main(argv=None) -> None:
                    help="streaming chunk sizes in mel frames (10 ms each)")
     p.add_argument("--repeats", type=int, default=3, help="timed passes per row (median)")
     p.add_argument("--pace", type=float, default=None,
-                   help="duration multiplier (default: 1 for a trained TTS; for random init, "
+                   help="duration multiplier (default: a trained TTS's synthesis.pace; for "
+                        "random init, "
                         "calibrated per text to --frames-per-token)")
     p.add_argument("--frames-per-token", type=float, default=8.0,
                    help="random init only: target mean frames per token (speech length)")
@@ -347,8 +348,6 @@ def main(argv=None) -> None:
     p.add_argument("--rate", type=int, default=175, help="eSpeak words per minute")
     p.add_argument("--out", default="benchmarks/results/tts.json", help="JSON output path")
     args = p.parse_args(argv)
-    if args.pace is None and args.tts:
-        args.pace = 1.0
     result = run(args)
     m = result["machine"]
     print(f"\n{len(result['texts'])} texts; {m['platform']}, {m['cpu_count']} CPUs, "

@@ -3,13 +3,14 @@
 Command:  voxjax train --config configs/decoder_synth.py --workdir runs/decoder_synth
 Tiny:     voxjax train --config configs/decoder_synth.py:tiny --workdir /tmp/decoder_tiny
 HiFi-GAN-like family: add --config.model.family=hifigan; GAN: --config.gan.enabled=True.
-Measured 2026-11-25 on the 2-core CPU (not yet a full run of this config):
-  speed     ~4.8 steps/s idle (last 100 steps of a run), 2.4 steps/s with another training job
-            on the cores; hence train.steps = 5000 for ~20 min on an idle machine.
-  quality   a 1,500-step run (13 min, shared cores) reached valid mel L1 0.55; copy-synthesis
-            on 40 `test` utterances judged by runs/clean/stt_synth: CER 3.4% vs 3.1% for the
-            real audio (ratio 1.08, beam; Griffin-Lim 1.41).
-  RTF       offline 0.0074 (10 s of audio, after warm-up); streaming in 100 ms chunks 0.019.
+Measured 2026-11-25 on the 2-core CPU:
+  training  5,000 steps in 1,053 s (`--workdir runs/dec5k --config.data.root=runs/clean/corpus`,
+            idle but for ~2 min of a niced test run); valid mel L1 0.42 (0.59 at step 1,000).
+  quality   copy synthesis of all 360 `test` utterances (`voxjax eval --workdir runs/tts3
+            --decoder runs/dec5k --judge runs/stt_timing --split test --limit 360`): CER 2.91%
+            vs 2.82% on the real audio (ratio 1.03 beam + prior, 1.01 greedy), MCD 1.16 dB;
+            Griffin-Lim 1.42, MCD 2.16.
+  RTF       0.0041 offline on a 20-word sentence (`benchmarks/tts.py`, after warm-up).
 """
 import ml_collections
 

@@ -89,8 +89,10 @@ def test_teacher_forced_outputs_are_consistent(tiny_model):
     assert np.isfinite(np.asarray(out["mel_postnet"])).all()
 
 
-def test_streaming_generation_equals_offline(tiny_model):
+@pytest.mark.parametrize("inference_dropout", [False, True])
+def test_streaming_generation_equals_offline(tiny_model, inference_dropout):
     model, variables, tokens = tiny_model
+    model = model.clone(inference_prenet_dropout=inference_dropout)
     lengths, speakers = jnp.array([6, 4]), jnp.array([1, 0])
     mel, mask, durations = acoustic_model.generate(model, variables, tokens, lengths, speakers, 24)
     h, durations2 = acoustic_model.encode_for_synthesis(model, variables, tokens, lengths, speakers)
@@ -104,3 +106,24 @@ def test_streaming_generation_equals_offline(tiny_model):
     np.testing.assert_allclose(np.concatenate(chunks, 1), np.asarray(mel), atol=1e-5)
     expected_frames = np.minimum(np.asarray(durations).sum(1), 24)
     assert np.asarray(mask).sum(1).tolist() == expected_frames.tolist()
+
+
+def test_inference_prenet_dropout_is_seeded_and_changes_the_output(tiny_model):
+    model, variables, tokens = tiny_model
+    args = (variables, tokens, jnp.array([6, 4]), jnp.array([1, 0]), 24)
+    plain = np.asarray(acoustic_model.generate(model, *args)[0])
+    sampled = model.clone(inference_prenet_dropout=True)
+    first = np.asarray(acoustic_model.generate(sampled, *args)[0])
+    again = np.asarray(acoustic_model.generate(sampled, *args)[0])
+    other_seed = np.asarray(acoustic_model.generate(sampled.clone(sampling_seed=1), *args)[0])
+    np.testing.assert_array_equal(first, again)  # same seed, same masks
+    assert np.abs(first - plain).max() > 1e-3
+    assert np.abs(first - other_seed).max() > 1e-3
+
+
+def test_pace_scales_predicted_durations(tiny_model):
+    model = tiny_model[0]
+    log_durations = jnp.log1p(jnp.array([[4.0, 0.2, 10.0, 3.0]]))
+    lengths = jnp.array([3])
+    assert model.predict_durations(log_durations, lengths).tolist() == [[4, 1, 10, 0]]
+    assert model.predict_durations(log_durations, lengths, 1.5).tolist() == [[6, 1, 15, 0]]

@@ -223,6 +223,7 @@ def test_list_speakers_prints_the_default_first(capsys, tiny_tts_workdir):
     ("🙂🙂🙂", (), ["emoji"]),
     ("你好世界", (), ["English"]),
     ("Hello.", ("--speaker", "nobody"), ["unknown speaker"]),
+    ("Hello.", ("--pace", "0"), ["pace", "positive"]),
 ])
 def test_synthesize_refuses_bad_text_and_speakers(capsys, tmp_path, tiny_tts_workdir,
                                                   tiny_decoder_workdir, text, extra, words):

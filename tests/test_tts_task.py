@@ -46,6 +46,18 @@ def test_tts_workdir_synthesises_without_the_corpus(tiny_tts_workdir, tiny_decod
     assert wave.size == sum(len(m) for m in mels) * 160 > 0 and np.isfinite(wave).all()
 
 
+def test_synthesis_pace_defaults_to_the_config_and_scales_durations(tiny_tts_workdir):
+    from voxjax.tasks.tts import TextToSpeech
+    config, task, params = inference.load_workdir(tiny_tts_workdir)
+    assert task.default_pace == config.synthesis.pace != 1.0
+    frames = lambda pace: np.asarray(task.encode(params, "Good evening.", pace=pace)[1])  # noqa
+    np.testing.assert_array_equal(frames(None), frames(config.synthesis.pace))
+    assert frames(4.0).sum() > frames(1.0).sum()
+    older = config.copy_and_resolve_references()
+    del older["synthesis"]  # checkpoints saved before the key existed speak at pace 1
+    assert TextToSpeech(older).default_pace == 1.0
+
+
 def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir,
                                           tiny_offline_workdir):
     tts = inference.evaluate_synthesis_workdir(tiny_tts_workdir, "test", tiny_decoder_workdir,
@@ -54,11 +66,33 @@ def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir
     for system in ("tts", "decoder_copy", "griffin_lim"):
         assert tts[f"{system}_mcd_db"] > 0 and tts[f"{system}_cer_stt_greedy"] >= 0
     assert np.isfinite(tts["model_mel_l1"]) and tts["model_duration_mae_frames"] >= 0
+    assert tts["model_duration_ratio"] > 0
     assert os.path.exists(os.path.join(tiny_tts_workdir, "eval_test", "00_tts.wav"))
     decoder = inference.evaluate_workdir(tiny_decoder_workdir, "test")
     assert np.isfinite(decoder["model_mel_l1"]) and decoder["griffin_lim_mcd_db"] > 0
     with open(os.path.join(tiny_decoder_workdir, "eval_test.json")) as f:
         assert json.load(f)["metrics"]["split"] == "test"
+
+
+def test_synthesis_sweep_judges_every_setting(tiny_tts_workdir, tiny_decoder_workdir,
+                                              tiny_offline_workdir, monkeypatch):
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "experiments", "synthesis_sweep.py")
+    spec = importlib.util.spec_from_file_location("synthesis_sweep", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    monkeypatch.setattr("sys.argv", [
+        "synthesis_sweep.py", "--tts", str(tiny_tts_workdir), "--decoder",
+        str(tiny_decoder_workdir), "--judge", str(tiny_offline_workdir), "--split", "test",
+        "--paces", "1", "3", "--dropout", "off", "on", "--limit", "2"])
+    sweep.main()
+    with open(os.path.join(tiny_tts_workdir, "synthesis_sweep_test.json")) as f:
+        rows = {r["system"]: r for r in json.load(f)["rows"]}
+    assert set(rows) == {"ground_truth", "dropout_off_pace_1", "dropout_off_pace_3",
+                         "dropout_on_pace_1", "dropout_on_pace_3"}
+    assert rows["ground_truth"]["cer_ratio_stt_greedy"] == 1  # a tiny judge is never perfect
+    assert rows["dropout_off_pace_3"]["mcd_db"] != rows["dropout_off_pace_1"]["mcd_db"]
+    assert rows["dropout_on_pace_1"]["mcd_db"] != rows["dropout_off_pace_1"]["mcd_db"]
 
 
 def test_ljspeech_tts_config_reads_the_ljspeech_layout(tmp_path):

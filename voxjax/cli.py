@@ -5,7 +5,7 @@
     voxjax eval --workdir W [--split test] [--no-beam] [--prior-weight X --length-bonus Y]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
     voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--json] FILE...
-    voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] --out OUT.wav "TEXT"
+    voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
     voxjax synthesize --tts W1 --list-speakers
     voxjax main --workdir W [--tiny]
@@ -123,6 +123,8 @@ def cmd_synthesize(args) -> int:
         raise CLIError("--out OUT.wav is required with TEXT")
     if args.text_file is not None and not args.out_dir:
         raise CLIError("--out-dir D is required with --text-file")
+    if args.pace is not None and not args.pace > 0:
+        raise CLIError(f"--pace must be positive, got {args.pace}")
     synthesizer = inference.load_synthesizer(args.tts, args.decoder, args.chunk_frames)
     if args.text is not None:
         jobs = [(args.text, args.out)]
@@ -136,9 +138,10 @@ def cmd_synthesize(args) -> int:
     for number, (text, out) in enumerate(jobs, start=1):
         try:
             if args.stream:
-                wave = np.concatenate(list(synthesizer.stream(text, args.speaker)) or [np.zeros(0)])
+                chunks = list(synthesizer.stream(text, args.speaker, args.pace))
+                wave = np.concatenate(chunks or [np.zeros(0)])
             else:
-                wave = synthesizer.synthesize(text, args.speaker)[0]
+                wave = synthesizer.synthesize(text, args.speaker, args.pace)[0]
         except ValueError as e:  # TextError, unknown speaker: report, go on with other lines
             if len(jobs) == 1:
                 raise
@@ -190,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker", help="voice as in the corpus manifest (default: the first "
                                      "of --list-speakers)")
     p.add_argument("--stream", action="store_true", help="synthesise chunk by chunk")
+    p.add_argument("--pace", type=float, help="duration scale, > 1 slower (default: the TTS "
+                                              "config's synthesis.pace)")
     p.add_argument("--chunk-frames", type=int, default=10, help="mel frames per chunk (10 ms)")
     p.add_argument("--out", help="output wav (with TEXT)")
     p.add_argument("--text-file", help="one text per line; writes 0001.wav ... to --out-dir")

@@ -296,7 +296,7 @@ class StreamingSynthesizer:
         _, mel = self._frames(tts_params, self.model.init_state(1), h, durations, 0, num_frames)
         return mel, self.decoder.apply(decoder_params, mel)
 
-    def _plan(self, sentence: str, speaker: str | None, pace: float):
+    def _plan(self, sentence: str, speaker: str | None, pace: float | None):
         h, durations = self.task.encode(self.tts_params, sentence, speaker, pace)
         frames = int(np.sum(durations))
         # Enough chunks to cover the speech plus the decoder's lag.
@@ -322,7 +322,7 @@ class StreamingSynthesizer:
             raise first_error
         return kept
 
-    def stream(self, text: str, speaker: str | None = None, pace: float = 1.0):
+    def stream(self, text: str, speaker: str | None = None, pace: float | None = None):
         """Yields float32 audio chunks (``chunk_frames * hop`` samples, fewer at sentence
         edges) as soon as each is computed. Raises TextError/ValueError before the first chunk
         for unusable text or an unknown speaker."""
@@ -344,7 +344,7 @@ class StreamingSynthesizer:
                 if left == 0:
                     break
 
-    def synthesize(self, text: str, speaker: str | None = None, pace: float = 1.0
+    def synthesize(self, text: str, speaker: str | None = None, pace: float | None = None
                    ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Offline: ``(wave [n], log_mels per sentence [T_i, n_mels])``; equals the
         concatenated :meth:`stream` output."""

@@ -76,11 +76,12 @@ def griffin_lim_system(mel_cfg: audio.MelConfig, n_iter: int = 32) -> System:
     return lambda utt, wave: evaluation.griffin_lim(audio.log_mel(wave, mel_cfg), mel_cfg, n_iter)
 
 
-def tts_system(synthesizer) -> System:
-    """Text (and the utterance's voice when the model knows it) -> speech."""
+def tts_system(synthesizer, pace: float | None = None) -> System:
+    """Text (and the utterance's voice when the model knows it) -> speech at ``pace`` (None =
+    the TTS config's ``synthesis.pace``)."""
     def system(utt: Utterance, wave: np.ndarray) -> np.ndarray:
         known = utt.speaker in synthesizer.task.speakers
-        return synthesizer.synthesize(utt.text, utt.speaker if known else None)[0]
+        return synthesizer.synthesize(utt.text, utt.speaker if known else None, pace)[0]
     return system
 
 

@@ -23,6 +23,7 @@ with output identical to :func:`generate` (the offline ``lax.scan`` of the same 
 from __future__ import annotations
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -64,6 +65,10 @@ class AcousticModel(nn.Module):
     duration_channels: int = 256
     prenet_dim: int = 128
     prenet_dropout: float = 0.5  # Tacotron keeps this high: the decoder must not copy y_{t-1}
+    # Tacotron 2 also keeps prenet dropout on at inference; the masks then come from
+    # fold_in(PRNGKey(sampling_seed), decoder step), so streaming still equals offline.
+    inference_prenet_dropout: bool = False
+    sampling_seed: int = 0
     decoder_hidden: int = 256
     decoder_layers: int = 2
     reduction: int = 2  # mel frames per decoder step
@@ -183,25 +188,30 @@ class AcousticModel(nn.Module):
 
     # ------------------------------------------------------------------ streaming inference
     def init_state(self, batch_size: int):
-        """Zero decoder carry: LSTM carries, the last generated frame, postnet contexts."""
+        """Zero decoder carry: LSTM carries, the last generated frame, postnet contexts, and
+        the decoder step count (it keys inference prenet dropout)."""
         return {"rnn": tuple(rnn_zero_carry("lstm", batch_size, self.decoder_hidden)
                              for _ in range(self.decoder_layers)),
                 "previous": jnp.zeros((batch_size, self.n_mels), jnp.float32),
+                "step": jnp.zeros((), jnp.int32),
                 "postnet": tuple(StreamableConv1D.init_state(
                     batch_size, self.n_mels if i == 0 else self.postnet_channels,
                     self.postnet_kernel, 1) for i in range(self.postnet_layers))}
 
     def decoder_step(self, state, conditioning):
         """One autoregressive step: ``conditioning [B, D + 2]`` (the group's first frame) ->
-        ``(state, frames [B, r, n_mels])`` normalised, before the postnet; no dropout."""
-        x = jnp.concatenate([self._prenet(state["previous"], False), conditioning], axis=-1)
+        ``(state, frames [B, r, n_mels])`` normalised, before the postnet. Prenet dropout only
+        with ``inference_prenet_dropout`` (then ``apply`` needs a ``dropout`` rng)."""
+        previous = self._prenet(state["previous"], self.inference_prenet_dropout)
+        x = jnp.concatenate([previous, conditioning], axis=-1)
         x = x[:, None, :]
         carries = []
         for rnn, carry in zip(self.decoder_rnns, state["rnn"]):
             carry, x = rnn(x, initial_carry=carry, return_carry=True)
             carries.append(carry)
         frames = self.frame_out(x[:, 0]).reshape(x.shape[0], self.reduction, self.n_mels)
-        return {**state, "rnn": tuple(carries), "previous": frames[:, -1]}, frames
+        return ({**state, "rnn": tuple(carries), "previous": frames[:, -1],
+                 "step": state["step"] + 1}, frames)
 
     def postnet_step(self, state, frames):
         """Causal postnet on ``frames [B, k, n_mels]`` (normalised) -> denormalised log-mel."""
@@ -221,7 +231,12 @@ def generate_chunk(model: AcousticModel, variables, state, conditioning):
     """Decoder + postnet over ``conditioning [B, k, D + 2]`` (k a multiple of ``r``) ->
     ``(state, log_mel [B, k, n_mels])``: the streaming unit of work."""
     def step(carry, group_conditioning):
-        return model.apply(variables, carry, group_conditioning, method=model.decoder_step)
+        rngs = {}
+        if model.inference_prenet_dropout:
+            key = jax.random.PRNGKey(model.sampling_seed)
+            rngs = {"dropout": jax.random.fold_in(key, carry["step"])}
+        return model.apply(variables, carry, group_conditioning, method=model.decoder_step,
+                           rngs=rngs)
 
     groups = jnp.swapaxes(conditioning[:, :: model.reduction], 0, 1)  # [k / r, B, D + 2]
     state, frames = lax.scan(step, state, groups)

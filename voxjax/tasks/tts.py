@@ -159,7 +159,7 @@ class TextToSpeech:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, params, split: str, max_batches: int | None = None) -> dict[str, float]:
-        """Teacher-forced losses, duration error and alignment sharpness on ``split``."""
+        """Teacher-forced losses, duration errors and alignment sharpness on ``split``."""
         sums: dict[str, float] = collections.defaultdict(float)
         count, batches = 0, self.eval_batches(split)
         try:
@@ -171,7 +171,9 @@ class TextToSpeech:
                 n = float(np.sum(batch["weights"]))
                 for k, v in metrics.items():
                     sums[k] += float(v) * n
-                sums["duration_mae_frames"] += n * self._duration_mae(out, batch)
+                mae, ratio = self._duration_errors(out, batch)
+                sums["duration_mae_frames"] += n * mae
+                sums["duration_ratio"] += n * ratio
                 count += n
         finally:
             batches.close()
@@ -179,13 +181,17 @@ class TextToSpeech:
         result["utterances"] = float(count)
         return result
 
-    def _duration_mae(self, out, batch) -> float:
-        """Mean |predicted - MAS| frames per real token over the real rows of a batch."""
+    def _duration_errors(self, out, batch) -> tuple[float, float]:
+        """Over the real tokens of a batch: mean |predicted - MAS| frames per token, and total
+        predicted / total MAS frames (< 1: synthesis at pace 1 speaks faster than the data)."""
         lengths = np.asarray(batch["label_lengths"])
         predicted = np.asarray(self.model.predict_durations(out["log_durations"], lengths))
-        errors = np.abs(predicted - np.asarray(out["durations"]))
-        mask = (np.arange(errors.shape[1])[None] < lengths[:, None]) & (batch["weights"][:, None] > 0)
-        return float(errors[mask].mean()) if mask.any() else 0.0
+        aligned = np.asarray(out["durations"])
+        mask = (np.arange(aligned.shape[1])[None] < lengths[:, None]) & (batch["weights"][:, None] > 0)
+        if not mask.any():
+            return 0.0, 1.0
+        mae = float(np.abs(predicted - aligned)[mask].mean())
+        return mae, float(predicted[mask].sum() / max(aligned[mask].sum(), 1))
 
     def align(self, params, utt: manifest.Utterance) -> dict[str, np.ndarray]:
         """Teacher-forced pass over one utterance: ``target``, ``teacher_forced`` (log-mels
@@ -235,15 +241,25 @@ class TextToSpeech:
         padded[0, : len(ids)] = ids
         return padded, np.array([len(ids)], np.int32)
 
-    def encode(self, params, sentence: str, speaker: str | None = None, pace: float = 1.0):
+    @property
+    def default_pace(self) -> float:
+        """``config.synthesis.pace`` (1.0 for checkpoints saved before the key existed)."""
+        return float(self.config.get("synthesis", {}).get("pace", 1.0))
+
+    def encode(self, params, sentence: str, speaker: str | None = None,
+               pace: float | None = None):
         """``(h [1, N_pad, D], durations [1, N_pad])`` of one sentence: the text half of
-        synthesis, run once per sentence before any frame is generated."""
+        synthesis, run once per sentence before any frame is generated. ``pace`` scales the
+        predicted durations (> 1 is slower; None = :attr:`default_pace`)."""
+        pace = self.default_pace if pace is None else pace
+        if not pace > 0:
+            raise ValueError(f"pace must be positive, got {pace}")
         tokens, lengths = self.token_batch(sentence)
         speakers = np.array([self.speaker_id(speaker)], np.int32)
         return self._encode_jit(params, tokens, lengths, speakers, pace)
 
     def synthesize(self, params, sentence: str, speaker: str | None = None,
-                   pace: float = 1.0) -> np.ndarray:
+                   pace: float | None = None) -> np.ndarray:
         """Log-mel ``[T, n_mels]`` of one sentence (offline; see voxjax.streaming to stream)."""
         h, durations = self.encode(params, sentence, speaker, pace)
         total = int(np.sum(durations))
