@@ -52,7 +52,7 @@ def main() -> None:
             for name, entry in report["systems"].items()]
     with open(os.path.join(args.tts, f"synthesis_sweep_{args.split}.json"), "w") as f:
         json.dump({"split": args.split, "limit": args.limit, "rows": rows}, f, indent=1)
-    print(evaluation.markdown_table(rows, list(rows[0])))
+    print(evaluation.markdown_table(rows, list(dict.fromkeys(k for r in rows for k in r))))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from voxjax import checkpoint, config as config_lib, inference, train
+from voxjax import checkpoint, config as config_lib, inference, text as text_lib, train
 
 
 def _rows(workdir, split):
@@ -74,13 +74,19 @@ def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir
         assert json.load(f)["metrics"]["split"] == "test"
 
 
+def _experiment(name):
+    """An ``experiments/<name>.py`` script as a module."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "experiments", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_synthesis_sweep_judges_every_setting(tiny_tts_workdir, tiny_decoder_workdir,
                                               tiny_offline_workdir, monkeypatch):
-    import importlib.util
-    path = os.path.join(os.path.dirname(__file__), "..", "experiments", "synthesis_sweep.py")
-    spec = importlib.util.spec_from_file_location("synthesis_sweep", path)
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = _experiment("synthesis_sweep")
     monkeypatch.setattr("sys.argv", [
         "synthesis_sweep.py", "--tts", str(tiny_tts_workdir), "--decoder",
         str(tiny_decoder_workdir), "--judge", str(tiny_offline_workdir), "--split", "test",
@@ -93,6 +99,33 @@ def test_synthesis_sweep_judges_every_setting(tiny_tts_workdir, tiny_decoder_wor
     assert rows["ground_truth"]["cer_ratio_stt_greedy"] == 1  # a tiny judge is never perfect
     assert rows["dropout_off_pace_3"]["mcd_db"] != rows["dropout_off_pace_1"]["mcd_db"]
     assert rows["dropout_on_pace_1"]["mcd_db"] != rows["dropout_off_pace_1"]["mcd_db"]
+
+
+def test_copy_synthesis_of_another_corpus(tiny_corpus, tiny_decoder_workdir,
+                                          tiny_offline_workdir, tmp_path, monkeypatch):
+    import soundfile as sf
+    from voxjax import audio
+    from voxjax.data import manifest
+    utts = manifest.load_manifest("synth", tiny_corpus, "test")[:2]
+    os.makedirs(tmp_path / "wavs")
+    for i, utt in enumerate(utts):  # the corpus's speech in LJSpeech's layout and rate
+        sf.write(tmp_path / "wavs" / f"LJ001-{i:04d}.wav", audio.load_audio(utt.path, 22050),
+                 22050)
+    with open(tmp_path / "metadata.csv", "w") as f:
+        f.write("".join(f"LJ001-{i:04d}|{u.text}|{u.text}\n" for i, u in enumerate(utts)))
+    monkeypatch.setattr("voxjax.tts_evaluation.pocketsphinx_judge", lambda rate: None)
+    monkeypatch.setattr("sys.argv", [
+        "copy_synthesis.py", "--decoder", str(tiny_decoder_workdir), "--dataset", "ljspeech",
+        "--root", str(tmp_path), "--judge", str(tiny_offline_workdir)])
+    _experiment("copy_synthesis").main()
+    with open(os.path.join(tiny_decoder_workdir, "copy_synthesis_ljspeech.json")) as f:
+        result = json.load(f)
+    rows = {r["system"]: r for r in result["rows"]}
+    assert result["utterances"] == 2 and set(rows) == {"ground_truth", "decoder_copy",
+                                                        "griffin_lim"}
+    assert rows["decoder_copy"]["mcd_db"] > 0 and rows["griffin_lim"]["mcd_db"] > 0
+    assert [d["reference"] for d in result["details"]] == [
+        text_lib.normalize(u.text) for u in utts]
 
 
 def test_ljspeech_tts_config_reads_the_ljspeech_layout(tmp_path):
