@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=60)
     args = parser.parse_args()
 
-    config, _, params = inference.load_workdir(args.tts)
+    config, base_task, params = inference.load_workdir(args.tts)
     decoder = inference.load_workdir(args.decoder)
     judges = [tts_evaluation.stt_judge(args.judge, beam=True),
               tts_evaluation.stt_judge(args.judge, beam=False)]
@@ -45,7 +45,7 @@ def main() -> None:
         task = tasks.get(variant)
         synthesizer = inference.make_synthesizer((variant, task, params), decoder)
         systems[f"dropout_{dropout}_pace_{pace:g}"] = tts_evaluation.tts_system(synthesizer, pace)
-    utterances = tasks.get(config).utterances(args.split)[: args.limit]
+    utterances = base_task.utterances(args.split)[: args.limit]
     report = tts_evaluation.judge_systems(utterances, systems, judges,
                                           decoder[1].mel.sample_rate)
     rows = [{"system": name, **{k: round(v, 4) for k, v in entry.items()}}

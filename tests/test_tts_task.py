@@ -50,9 +50,15 @@ def test_synthesis_pace_defaults_to_the_config_and_scales_durations(tiny_tts_wor
     from voxjax.tasks.tts import TextToSpeech
     config, task, params = inference.load_workdir(tiny_tts_workdir)
     assert task.default_pace == config.synthesis.pace != 1.0
-    frames = lambda pace: np.asarray(task.encode(params, "Good evening.", pace=pace)[1])  # noqa
+
+    def frames(pace, t=task):
+        return np.asarray(t.encode(params, "Good evening.", pace=pace)[1])
+
     np.testing.assert_array_equal(frames(None), frames(config.synthesis.pace))
     assert frames(4.0).sum() > frames(1.0).sum()
+    slow = config.copy_and_resolve_references()
+    slow.synthesis.pace = 4.0  # a default far enough from 1 that rounding cannot hide it
+    np.testing.assert_array_equal(frames(None, TextToSpeech(slow)), frames(4.0))
     older = config.copy_and_resolve_references()
     del older["synthesis"]  # checkpoints saved before the key existed speak at pace 1
     assert TextToSpeech(older).default_pace == 1.0
