@@ -17,6 +17,7 @@ setup(
         "absl-py>=2.1.0",
         "numpy>=1.26",
         "librosa>=0.11.0",
+        "pyroomacoustics>=0.8.0",
         "soundfile>=0.12.1",
         "soxr>=0.5.0",
         "jiwer>=4.0.0",

@@ -17,6 +17,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.task = "stt"
     config.seed = 0
+    config.init_from = ""  # a workdir whose parameters start this run (fine-tuning)
 
     config.data = data = ml_collections.ConfigDict()
     data.dataset = "synth"  # synth | ljspeech | librispeech | fsdd | manifest
@@ -39,11 +40,32 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     data.batch_size = 32  # global batch, split over the 'data' mesh axis
     data.num_workers = 1  # grain worker processes (0 = in-process)
     data.cache_features = True  # log-mels kept under <root>/.feature_cache after epoch 1
-    data.augment = ml_collections.ConfigDict()
-    data.augment.freq_masks = 2
-    data.augment.freq_width = 10
-    data.augment.time_masks = 2
-    data.augment.time_width = 20
+    data.cache_dir = ""  # feature cache folder ("" = <root>/.feature_cache, ~/.cache for others)
+    data.randomize_voices = False  # built-in corpus: per-utterance eSpeak pitch/range/rate/Klatt
+    # Built-in corpus mixed into another dataset's training data (0 = off): this share of every
+    # epoch's training utterances comes from the corpus at synth_root (built if missing).
+    data.synth_ratio = 0.0
+    data.synth_root = "runs/corpus"
+    data.synth_size = 6000
+    data.augment = augment = ml_collections.ConfigDict()
+    # SpecAugment, on device inside the train step (voxjax/data/augment.py).
+    augment.freq_masks = 2
+    augment.freq_width = 10
+    augment.time_masks = 2
+    augment.time_width = 20
+    # Waveform augmentation in the grain workers (voxjax/data/wave_augment.py); all off here.
+    augment.speed_factors = ()  # e.g. (0.9, 1.0, 1.1): one training item per factor (Kaldi)
+    augment.reverb_prob = 0.0  # simulated rooms (pyroomacoustics), RT60 in [min, max] s
+    augment.reverb_rt60_min = 0.2
+    augment.reverb_rt60_max = 0.8
+    augment.noise_prob = 0.0  # additive noise at an SNR in [min, max] dB
+    augment.noise_snr_min = 5.0
+    augment.noise_snr_max = 30.0
+    augment.babble_prob = 0.5  # share of noise that is babble (other utterances of the batch)
+    augment.telephone_prob = 0.0  # band-limit to 300-3400 Hz
+    augment.gain_prob = 0.0  # random gain in [min, max] dB
+    augment.gain_db_min = -12.0
+    augment.gain_db_max = 6.0
 
     config.model = model = ml_collections.ConfigDict()
     model.conv_channels = 256
@@ -55,6 +77,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.dropout = 0.1
     model.streaming = False
     model.chunk_ms = 160
+    model.normalization = "fixed"  # fixed | global (per-bin training statistics, checkpointed)
 
     config.optim = optim = ml_collections.ConfigDict()
     optim.learning_rate = 1.5e-3

@@ -25,19 +25,6 @@ GRID = {
 }
 
 
-def apply_overrides(config, overrides: dict):
-    """Sets dotted keys (``model.rnn_cell``) on a ConfigDict; unknown keys raise KeyError."""
-    for dotted, value in overrides.items():
-        *parents, leaf = dotted.split(".")
-        node = config
-        for p in parents:
-            node = node[p]
-        if leaf not in node:
-            raise KeyError(f"unknown config key {dotted}")
-        node[leaf] = value
-    return config
-
-
 def run_grid(workdir: str, tiny: bool = False, steps: int | None = None,
              only: list[str] | None = None) -> list[dict]:
     """Trains and evaluates every variant; returns one row per variant."""
@@ -45,7 +32,7 @@ def run_grid(workdir: str, tiny: bool = False, steps: int | None = None,
     for name, (config_name, overrides) in GRID.items():
         if only and name not in only:
             continue
-        config = apply_overrides(config_lib.load(config_name, "tiny" if tiny else None), overrides)
+        config = config_lib.override(config_lib.load(config_name, "tiny" if tiny else None), overrides)
         config.data.root = os.path.join(workdir, "corpus")
         if steps:
             config.train.steps = steps

@@ -23,7 +23,8 @@ TOK = CharTokenizer()
 def _tone(path, seconds, freq=220.0, sr=SR):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     t = np.arange(int(round(seconds * sr))) / sr
-    sf.write(path, 0.3 * np.sin(2 * np.pi * freq * t).astype(np.float32), sr)
+    opus = {"format": "OGG", "subtype": "OPUS"} if path.endswith(".opus") else {}
+    sf.write(path, 0.3 * np.sin(2 * np.pi * freq * t).astype(np.float32), sr, **opus)
 
 
 def _config(**data):
@@ -165,12 +166,68 @@ def test_data_errors(tmp_path):
         + json.dumps({"path": "a.wav", "text": "y", "split": "test"}) + "\n")
     with pytest.raises(DataError, match="split 'valid'.*splits found: test, train"):
         load_manifest("synth", tmp_path, "valid")
+    # Nothing usable left: the error says why every entry was skipped.
     (tmp_path / "manifest.jsonl").write_text('{"path": "gone.wav", "text": "x"}\n')
-    with pytest.raises(DataError, match="1 of 1 audio files .* missing, e.g. .*gone.wav"):
+    with pytest.raises(DataError, match="no synth utterances .*1 missing audio, e.g. .*gone.wav"):
         load_manifest("synth", tmp_path)
     (tmp_path / "manifest.jsonl").write_text('{"text": "x"}\n')
-    with pytest.raises(DataError, match=r"manifest.jsonl:1: bad manifest line"):
+    with pytest.raises(DataError, match=r"1 malformed lines.*manifest.jsonl:1"):
         load_manifest("synth", tmp_path)
+
+
+def test_damaged_entries_are_counted_warned_once_and_skipped(tmp_path, caplog):
+    """Missing, unreadable or empty audio and empty or malformed lines never stop a load."""
+    folder = tmp_path / "train" / "19" / "198"
+    for k in range(3):
+        _tone(str(folder / f"19-198-{k:04d}.opus"), 0.3)
+    (folder / "19-198-0003.flac").write_bytes(b"not audio at all")
+    (folder / "19-198.trans.txt").write_text(
+        "19-198-0000 HELLO\n\n19-198-0001 WORLD\n19-198-0002\n19-198-0003 CORRUPT\n"
+        "19-198-0004 MISSING\n")
+    with caplog.at_level(logging.WARNING, logger="voxjax.data.manifest"):
+        utterances = load_manifest("librispeech", tmp_path, "train")
+    assert [u.text for u in utterances] == ["HELLO", "WORLD"]
+    assert all(u.path.endswith(".opus") and u.duration == pytest.approx(0.3, abs=0.01)
+               for u in utterances)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "skipped 3 entries" in warning
+    assert "1 malformed lines" in warning and "19-198.trans.txt:4" in warning
+    assert "1 missing audio" in warning and "19-198-0004" in warning
+    assert "1 unreadable audio" in warning and "19-198-0003.flac" in warning
+
+
+def test_audio_of_any_soundfile_format_is_found_by_id(tmp_path):
+    for uid, ext in [("LJ001-0001", "wav"), ("LJ001-0002", "flac"), ("LJ001-0003", "ogg")]:
+        _tone(str(tmp_path / "wavs" / f"{uid}.{ext}"), 0.2)
+    (tmp_path / "wavs" / "LJ001-0001.txt").write_text("notes")  # not audio: ignored
+    (tmp_path / "metadata.csv").write_text("LJ001-0001|a\nLJ001-0002|b\nLJ001-0003|c\n")
+    paths = [u.path for u in load_manifest("ljspeech", tmp_path)]
+    assert [os.path.basename(p) for p in paths] == ["LJ001-0001.wav", "LJ001-0002.flac",
+                                                    "LJ001-0003.ogg"]
+
+
+def test_takes_of_one_prompt_share_a_split_and_heldout_counts_are_exact(tmp_path):
+    """Kathleen-style ids (prompt + take) are split by prompt, never by take."""
+    rows = []
+    for p in range(40):
+        for take in range(1 + p % 2):  # every other prompt has two takes
+            uid = f"arctic_a{p:04d}_{1592748000 + 10 * p + take}"
+            _tone(str(tmp_path / "wavs" / f"{uid}.opus"), 0.1)
+            rows.append(f"{uid}|Prompt number {p}.")
+    (tmp_path / "metadata.csv").write_text("\n".join(rows) + "\n")
+    for held in (0, 5):
+        utterances = load_manifest("ljspeech", tmp_path, "all", heldout_prompts=held)
+        split_of = collections.defaultdict(set)
+        for u in utterances:
+            split_of[manifest.prompt_of(os.path.basename(u.path)[:-5])].add(u.split)
+        assert len(split_of) == 40 and all(len(s) == 1 for s in split_of.values())
+        if held:
+            counts = collections.Counter(next(iter(s)) for s in split_of.values())
+            assert counts == {"test": 5, "valid": 5, "train": 30}
+    assert manifest.prompt_of("arctic_a0001_1592748574") == "arctic_a0001"
+    assert manifest.prompt_of("LJ001-0001") == "LJ001-0001"
+    with pytest.raises(DataError, match="cannot hold out 20 test and 20 valid prompts from 40"):
+        load_manifest("ljspeech", tmp_path, heldout_prompts=20)
 
 
 # ----------------------------------------------------------------------------- training batches
@@ -268,6 +325,72 @@ def test_process_shards_are_disjoint_and_cover_the_epoch(corpus):
         it.close()
     with pytest.raises(ValueError, match="split evenly"):
         pipeline.train_iterator(config, corpus, 0, 3)
+
+
+def _epoch_items(plan, make_batch, epoch=0):
+    """(utterance path, speed) of every row the plan draws in one epoch."""
+    _, rows = plan.epoch(epoch)
+    speeds = make_batch.speeds if make_batch.speeds is not None else np.ones(len(make_batch.paths))
+    return [(make_batch.paths[i], float(speeds[i])) for i in rows.ravel()]
+
+
+def test_speed_perturbation_makes_one_item_per_factor(corpus):
+    plain_plan, _ = pipeline.train_plan(_config(), corpus)
+    config = _config()
+    config.data.buckets = (60, 100, 130, 150)  # room for the 0.9x stretch of the longest
+    config.data.augment.speed_factors = (0.9, 1.0, 1.1)
+    plan, make_batch = pipeline.train_plan(config, corpus)
+    items = _epoch_items(plan, make_batch)
+    assert len(items) == len(set(items)) > 2.5 * plain_plan.batches_per_epoch * 4
+    assert {s for _, s in items} == {0.9, 1.0, 1.1}
+    # Features really are stretched or squeezed: frames follow duration / speed.
+    durations = {u.path: u.duration for u in corpus}
+    mel = audio.MelConfig.from_config(config.data)
+    for position in range(3):
+        item = plan[position]
+        batch = make_batch(item)
+        for row, index in enumerate(item.rows):
+            path, speed = make_batch.paths[index], make_batch.speeds[index]
+            expected = pipeline.expected_frames(durations[path] / speed, mel)
+            assert abs(int(batch["feature_lengths"][row]) - expected) <= 1
+    with pytest.raises(ValueError, match="speed_factors must lie in"):
+        config.data.augment.speed_factors = (0.1,)
+        pipeline.train_plan(config, corpus)
+
+
+def test_mixing_rates_set_each_source_share_of_an_epoch(corpus):
+    config = _config()
+    usable = corpus[:26]  # both fit the buckets and labels
+    rates = np.where(np.arange(26) < 13, 1.0, 0.5)
+    plan, make_batch = pipeline.train_plan(config, usable, rates=rates)
+    first = {u.path for u in usable[:13]}
+    shares = []
+    for epoch in range(2):
+        items = [p for p, _ in _epoch_items(plan, make_batch, epoch)]
+        assert len(items) == len(set(items))  # a subset, no repeats, when the rate is below 1
+        shares.append(sum(p in first for p in items) / len(items))
+        # The half-rate source contributes about half its utterances per epoch.
+        assert 4 <= sum(p not in first for p in items) <= 8
+    assert all(0.55 < share < 0.8 for share in shares)
+    twice = pipeline.train_plan(config, usable, rates=np.full(26, 2.0))[0]
+    assert twice.batches_per_epoch >= 2 * plan.batches_per_epoch - 3
+
+
+def test_waveform_augmentation_is_seeded_by_batch_and_row(corpus):
+    config = _config()
+    config.data.augment.noise_prob = 1.0
+    plan, make_batch = pipeline.train_plan(config, corpus)
+    clean_plan, clean = pipeline.train_plan(_config(), corpus)
+    first, again, second = make_batch(plan[0]), make_batch(plan[0]), make_batch(plan[1])
+    np.testing.assert_array_equal(first["features"], again["features"])
+    reference = clean(clean_plan[0])
+    np.testing.assert_array_equal(first["feature_lengths"], reference["feature_lengths"])
+    assert np.abs(first["features"] - reference["features"]).mean() > 0.1  # noise was added
+    config.seed += 1
+    other_seed = pipeline.train_plan(config, corpus)[1]
+    assert not np.array_equal(make_batch(plan[0])["features"],
+                              other_seed(plan[0])["features"])
+    assert second["features"].shape[0] == first["features"].shape[0]
 
 
 def test_too_few_utterances_for_a_batch(corpus):

@@ -39,8 +39,7 @@ def test_tts_workdir_synthesises_without_the_corpus(tiny_tts_workdir, tiny_decod
     def no_corpus(*args, **kwargs):
         raise AssertionError("synthesis must not read the corpus")
     monkeypatch.setattr("voxjax.data.manifest.load_manifest", no_corpus)
-    monkeypatch.setattr("voxjax.tasks.tts.ensure_corpus", no_corpus)
-    monkeypatch.setattr("voxjax.tasks.decoder.ensure_corpus", no_corpus)
+    monkeypatch.setattr("voxjax.data.sources.ensure_corpus", no_corpus)
     synthesizer = inference.load_synthesizer(tiny_tts_workdir, tiny_decoder_workdir)
     wave, mels = synthesizer.synthesize("Good evening.", speaker=config.data.speakers[1])
     assert wave.size == sum(len(m) for m in mels) * 160 > 0 and np.isfinite(wave).all()

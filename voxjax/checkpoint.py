@@ -19,6 +19,7 @@ from typing import Any
 
 import grain
 import jax
+import jax.numpy as jnp
 import ml_collections
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
@@ -143,3 +144,19 @@ def load_params(workdir: str, step: int | None = None) -> Any:
     finally:
         manager.close()
     return restored["state"]["params"]
+
+
+def init_params_from(workdir: str, params: Any) -> Any:
+    """Parameters of ``workdir``'s newest checkpoint in place of freshly initialised ``params``
+    (fine-tuning); a one-line ValueError names the first parameter whose path or shape differs."""
+    keystr = jax.tree_util.keystr
+    loaded = {keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(load_params(workdir))}
+    wanted = {keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(params)}
+    for key in sorted(set(wanted) | set(loaded)):
+        have, want = getattr(loaded.get(key), "shape", "missing"), getattr(
+            wanted.get(key), "shape", "absent")
+        if have != want:
+            raise ValueError(f"init_from {workdir}: parameter {key} is {have} there but {want} "
+                             "in this model; the model configs must match")
+    return jax.tree_util.tree_map_with_path(
+        lambda k, new: jnp.asarray(loaded[keystr(k)], new.dtype), params)

@@ -1,8 +1,9 @@
 """The ``voxjax`` command: parses flags and calls library functions, nothing more.
 
-    voxjax corpus --out DIR [--size N] [--seed S]
+    voxjax corpus --out DIR [--size N] [--seed S] [--randomize-voices]
     voxjax train --config configs/X.py[:tiny] --workdir W [--config.a.b=v ...]
     voxjax eval --workdir W [--split test] [--no-beam] [--prior-weight X --length-bonus Y]
+    voxjax eval --workdir W --dataset librispeech|ljspeech|fsdd|manifest --root DIR [--split S]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
     voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--json] FILE...
     voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
@@ -61,7 +62,8 @@ def _parse_config(argv: list[str]):
 def cmd_corpus(args) -> int:
     """Builds (or finds cached) the synthetic corpus."""
     from voxjax.corpus import build_corpus
-    print(build_corpus(args.out, size=args.size, seed=args.seed))
+    print(build_corpus(args.out, size=args.size, seed=args.seed,
+                       randomize_voices=args.randomize_voices))
     return 0
 
 
@@ -80,11 +82,11 @@ def cmd_eval(args) -> int:
     decode = {k: v for k, v in (("beam_size", args.beam_size), ("prior_weight", args.prior_weight),
                                 ("length_bonus", args.length_bonus)) if v is not None}
     if args.judge or args.decoder:  # synthesis workdirs: judged by an STT model
-        result = inference.evaluate_synthesis_workdir(args.workdir, args.split, args.decoder,
-                                                      args.judge, args.limit)
+        result = inference.evaluate_synthesis_workdir(args.workdir, args.split or "test",
+                                                      args.decoder, args.judge, args.limit)
     else:
         result = inference.evaluate_workdir(args.workdir, args.split, beam=not args.no_beam,
-                                            decode=decode)
+                                            decode=decode, dataset=args.dataset, root=args.root)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items()))
     return 0
@@ -169,11 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--size", type=int, default=6000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--randomize-voices", action="store_true",
+                   help="draw rate, pitch, pitch range and sometimes a Klatt voice per utterance "
+                        "(a different corpus from the default one)")
     sub.add_parser("train", help="train a config (--config FILE --workdir W [--config.x=y])",
                    add_help=False)
     p = sub.add_parser("eval", help="evaluate a trained workdir")
     p.add_argument("--workdir", required=True)
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", help="split to evaluate (default: test; with --dataset: all)")
+    p.add_argument("--dataset", choices=("librispeech", "ljspeech", "fsdd", "manifest", "synth"),
+                   help="evaluate on this dataset at --root instead of the config's own")
+    p.add_argument("--root", help="dataset folder (or manifest.jsonl) for --dataset")
     p.add_argument("--no-beam", action="store_true", help="greedy decoding only")
     p.add_argument("--beam-size", type=int, help="override config.decode.beam_size")
     p.add_argument("--prior-weight", type=float, help="override config.decode.prior_weight")

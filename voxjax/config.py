@@ -18,3 +18,16 @@ def load(name_or_path: str, arg: str | None = None) -> ml_collections.ConfigDict
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config(arg)
+
+
+def override(config: ml_collections.ConfigDict, overrides: dict) -> ml_collections.ConfigDict:
+    """Sets dotted keys (``model.rnn_cell``) on ``config``; an unknown key raises KeyError."""
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = config
+        for p in parents:
+            node = node[p]
+        if leaf not in node:
+            raise KeyError(f"unknown config key {dotted}")
+        node[leaf] = value
+    return config

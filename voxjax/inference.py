@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from voxjax import audio, checkpoint, decoding, tasks
+from voxjax.data import manifest
 from voxjax.models.text_prior import CharNGramPrior
 
 log = logging.getLogger(__name__)
@@ -37,27 +38,40 @@ def load_prior(task, workdir: str) -> CharNGramPrior | None:
     return prior
 
 
-def evaluate_workdir(workdir: str, split: str = "test", beam: bool = True,
-                     decode: dict | None = None) -> dict:
+def evaluate_workdir(workdir: str, split: str | None = None, beam: bool = True,
+                     decode: dict | None = None, dataset: str | None = None,
+                     root: str | None = None) -> dict:
     """CER/WER of the workdir's model on ``split``; writes ``eval_<split>.json`` beside it.
 
-    ``decode`` overrides ``config.decode`` entries (beam_size, prior_weight, length_bonus).
-    TTS and conv decoder workdirs go to :func:`evaluate_synthesis_workdir`.
+    ``dataset`` + ``root`` evaluate on any dataset on disk instead of the config's own (split
+    default ``all``; written to ``eval_<dataset>_<split>.json``), e.g. human speech for a model
+    trained on the synthetic corpus. ``decode`` overrides ``config.decode`` entries (beam_size,
+    prior_weight, length_bonus). TTS and conv decoder workdirs go to
+    :func:`evaluate_synthesis_workdir`.
     """
     config, task, params = load_workdir(workdir)
+    if (dataset is None) != (root is None):
+        raise ValueError("give both --dataset and --root, or neither")
     if config.task != "stt":
-        return evaluate_synthesis_workdir(workdir, split)
+        if dataset is not None:
+            raise ValueError(f"--dataset evaluates speech-to-text models; {workdir} holds "
+                             f"a {config.task!r} model")
+        return evaluate_synthesis_workdir(workdir, split or "test")
+    split = split or ("all" if dataset else "test")
+    utterances = manifest.load_manifest(dataset, root, split) if dataset else None
     for key, value in (decode or {}).items():
         config.decode[key] = value
-    if beam:
-        task._prior = load_prior(task, workdir)
-        beam = task._prior is not None
+    prior = load_prior(task, workdir) if beam else None
+    beam = prior is not None
     details: list[dict] = []
-    metrics = task.evaluate(params, split, beam=beam, details=details)
-    result = {"split": split, **metrics}
+    metrics = task.evaluate(params, split, beam=beam, details=details, utterances=utterances,
+                            prior=prior)
+    result = {"split": split, **({"dataset": dataset, "root": os.path.abspath(root)}
+                                 if dataset else {}), **metrics}
     if beam:
         result.update({f"decode_{k}": v for k, v in config.decode.items()})
-    with open(os.path.join(workdir, f"eval_{split}.json"), "w") as f:
+    name = f"eval_{dataset}_{split}.json" if dataset else f"eval_{split}.json"
+    with open(os.path.join(workdir, name), "w") as f:
         json.dump({"metrics": result, "utterances": details}, f, indent=1)
     return result
 

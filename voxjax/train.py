@@ -183,6 +183,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=Non
     shapes = jax.eval_shape(task.init, init_rng, first_batch)  # nothing allocated yet
     log.info("parameters: %s", f"{_param_count(shapes):,}")
     params = task.init(init_rng, first_batch)
+    if config.get("init_from"):  # fine-tuning; a resumed run's own checkpoint still wins below
+        params = checkpoint.init_params_from(str(config.init_from), params)
+        log.info("initialised parameters from %s", config.init_from)
 
     # ------------------------------------------------------------------ optimizer
     tx, schedule = make_optimizer(config.optim, total_steps)

@@ -4,7 +4,9 @@ Layout of ``out_dir``::
 
     wavs/<id>.wav      16 kHz mono 16-bit PCM
     manifest.jsonl     one JSON object per line: path (relative), text (the written sentence),
-                       speaker (eSpeak voice id, e.g. "en-us+m3"), duration (s), split
+                       speaker (eSpeak voice id, e.g. "en-us+m3"), duration (s), split; with
+                       ``randomize_voices`` also voice (the eSpeak voice actually used), rate,
+                       pitch and range (the per-utterance settings)
     corpus.json        the arguments it was built with (the cache key)
 
 Speakers are English accents x voice variants, each with its own speaking rate and pitch, plus
@@ -13,8 +15,18 @@ all occur in train) but never sentences; ``test_unseen`` uses held-out *variants
 accent), which never occur in any other split, and held-out sentences. Audio is the synthesis of
 ``voxjax.text.verbalize(text)`` so it matches the recogniser label ``normalize(text)``.
 
-Deterministic: the same ``size`` and ``seed`` give bit-identical wavs whatever ``workers`` is
-(eSpeak is reloaded per utterance and its noise seeded; see :mod:`voxjax.corpus.espeak`).
+Voice randomisation (opt-in, ``randomize_voices=True``; domain randomisation for recognisers that
+must cope with other voices): every utterance gets its own speaking rate, pitch and pitch range
+drawn from wide ranges (:data:`RANDOMIZATION`) instead of its speaker's style, and in train, valid
+and test, with probability ``klatt_probability``, a seen Klatt variant (``klatt``, ``klatt2``...)
+of the speaker's accent instead of the speaker's own variant. ``speaker`` stays the speaker's
+voice id, so the splits are unchanged; test_unseen keeps its held-out voices. The sentences,
+speakers, splits and noise seeds are those of the plain corpus; the plain corpus (the default) is
+unchanged by this option and keeps its cache key.
+
+Deterministic: the same ``size``, ``seed`` and ``randomize_voices`` give bit-identical wavs
+whatever ``workers`` is (eSpeak is reloaded per utterance and its noise seeded; see
+:mod:`voxjax.corpus.espeak`).
 """
 from __future__ import annotations
 
@@ -22,6 +34,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import time
 import zlib
 
@@ -42,6 +55,13 @@ MIN_SIZE = 8
 _BATCH = 16  # utterances per worker task
 _EDGE_SILENCE = 0.1  # seconds of silence kept/added at each end
 _MAX_EDGE_SILENCE = 0.3  # longer leading/trailing silence than this is trimmed
+# Per-utterance voice randomisation (randomize_voices=True): uniform ranges, inclusive. Part of
+# the cache key, so changing a value here rebuilds randomised corpora (and only those).
+# pitch 15..95 is about 70..170 Hz median F0 for male variants, 150..315 Hz for female ones;
+# range 0 would be monotone, 100 about twice the voice's own intonation.
+RANDOMIZATION = {"version": 1, "rate": [110, 250], "pitch": [15, 95], "range": [10, 100],
+                 "klatt_probability": 0.3}
+_KLATT = re.compile(r"klatt\d*")
 
 
 class CorpusError(ValueError):
@@ -70,18 +90,49 @@ def _speaker_style(voice: str, seed: int) -> tuple[float, float]:
     return float(rng.uniform(145, 195)), float(rng.uniform(35, 65))
 
 
+def klatt_variants(seed: int = 0) -> list[str]:
+    """Klatt-synthesiser variants (``klatt``, ``klatt2``...) that are *seen* for ``seed``.
+
+    The ones held out for test_unseen are excluded, so randomisation never leaks them.
+    """
+    unseen = {v.split("+", 1)[1] for v in voices(seed)["unseen"]}
+    return [v for v in espeak_mod.variants() if _KLATT.fullmatch(v) and v not in unseen]
+
+
+def _randomize(item: dict, index: int, seed: int, klatt: list[str]) -> dict:
+    """``item`` with its rate, pitch, range and eSpeak voice drawn for this utterance.
+
+    The rng depends only on (seed, utterance index, purpose 4), never on the plan's own rng, so
+    the rest of the plan is the same as without randomisation.
+    """
+    rng = np.random.default_rng([seed, 4, index])
+    r = RANDOMIZATION
+    speaker = item["voice"]
+    voice = speaker
+    use_klatt = rng.uniform() < r["klatt_probability"]
+    klatt_choice = klatt[int(rng.integers(len(klatt)))] if klatt else None
+    if use_klatt and klatt_choice and item["split"] != "test_unseen":
+        voice = f"{speaker.split('+', 1)[0]}+{klatt_choice}"
+    return {**item, "voice": voice, "speaker": speaker,
+            "rate": int(rng.integers(r["rate"][0], r["rate"][1] + 1)),
+            "pitch": int(rng.integers(r["pitch"][0], r["pitch"][1] + 1)),
+            "range": int(rng.integers(r["range"][0], r["range"][1] + 1))}
+
+
 def _split_sizes(size: int) -> dict[str, int]:
     sizes = {k: max(1, int(round(f * size))) for k, f in SPLIT_FRACTIONS.items()}
     sizes["train"] = size - sum(sizes.values())
     return {s: sizes[s] for s in SPLITS}
 
 
-def plan_corpus(size: int, seed: int = 0) -> list[dict]:
+def plan_corpus(size: int, seed: int = 0, randomize_voices: bool = False) -> list[dict]:
     """The utterances to synthesise: id, text, voice, rate, pitch, noise seed and split.
 
     Sentences are distinct (after normalisation), so no sentence is shared between splits.
     Train voices cycle through a shuffled list of seen voices (balanced use); valid and test draw
     from the voices that train used; test_unseen cycles through the held-out voices.
+    ``randomize_voices`` adds ``speaker`` (the voice id above) and ``range`` and redraws rate,
+    pitch and ``voice`` (the eSpeak voice spoken with) per utterance (see the module docstring).
     """
     if not isinstance(size, (int, np.integer)) or size < MIN_SIZE:
         raise CorpusError(f"size must be an integer >= {MIN_SIZE}, got {size!r}")
@@ -115,6 +166,9 @@ def plan_corpus(size: int, seed: int = 0) -> list[dict]:
                 "seed": int(rng.integers(0, 2**31 - 1)),
             })
             index += 1
+    if randomize_voices:
+        klatt = klatt_variants(seed)
+        plan = [_randomize(item, i, seed, klatt) for i, item in enumerate(plan)]
     return plan
 
 
@@ -138,7 +192,8 @@ def synthesize_utterance(item: dict, out_dir: str) -> float:
     """Speaks one planned utterance into ``out_dir/wavs/<id>.wav``; returns its duration (s)."""
     engine = espeak_mod.get_espeak()
     spoken = textlib.verbalize(item["text"])
-    wave, sr = engine.synthesize(spoken, item["voice"], item["rate"], item["pitch"], item["seed"])
+    wave, sr = engine.synthesize(spoken, item["voice"], item["rate"], item["pitch"], item["seed"],
+                                 pitch_range=item.get("range"))
     if wave.size == 0 or not np.any(wave):
         raise CorpusError(f"eSpeak produced silence for {item['id']} ({item['voice']})")
     wave = audio.prepare_wave(_tidy_silence(wave, sr), sr, SAMPLE_RATE, name=item["id"])
@@ -191,20 +246,49 @@ def _cached(out_dir: str, key: dict) -> bool:
     return len(paths) == key["size"] and all(os.path.exists(os.path.join(out_dir, p)) for p in paths)
 
 
+def cache_key(size: int, seed: int, randomize_voices: bool = False) -> dict:
+    """What ``corpus.json`` holds: a corpus is reused only if its key is equal.
+
+    The plain corpus keeps the key it had before voice randomisation existed (so its cached
+    copies stay valid); a randomised one adds the :data:`RANDOMIZATION` recipe.
+    """
+    key = {"version": CORPUS_VERSION, "size": int(size), "seed": int(seed), "sample_rate": SAMPLE_RATE}
+    if randomize_voices:
+        key["randomize_voices"] = json.loads(json.dumps(RANDOMIZATION))  # as read back from JSON
+    return key
+
+
+def _manifest_record(item: dict, duration: float) -> dict:
+    """One manifest line; randomised utterances also record their actual voice settings."""
+    record = {"path": f"wavs/{item['id']}.wav", "text": item["text"],
+              "speaker": item.get("speaker", item["voice"]), "duration": round(duration, 4),
+              "split": item["split"]}
+    if "speaker" in item:
+        record.update(voice=item["voice"], rate=item["rate"], pitch=item["pitch"],
+                      range=item["range"])
+    return record
+
+
 def build_corpus(out_dir: str | os.PathLike, size: int = 6000, seed: int = 0,
-                 workers: int | None = None, progress: bool = True) -> str:
+                 workers: int | None = None, progress: bool = True,
+                 randomize_voices: bool = False) -> str:
     """Builds (or reuses) the synthetic corpus in ``out_dir``; returns the manifest path.
 
     ``size`` utterances over all splits (>= 8), ``seed`` fixes sentences, voices and audio,
     ``workers`` processes synthesise in parallel (None = all cores, 0 or 1 = in this process),
-    ``progress`` shows a tqdm bar. A second call with the same size and seed returns at once.
+    ``progress`` shows a tqdm bar, ``randomize_voices`` draws rate, pitch, pitch range and
+    sometimes a Klatt variant per utterance (see the module docstring). A second call with the
+    same size, seed and randomize_voices returns at once.
     """
     out_dir = os.path.abspath(os.fspath(out_dir))
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < MIN_SIZE:
         raise CorpusError(f"size must be an integer >= {MIN_SIZE}, got {size!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 0):
         raise CorpusError(f"workers must be None or an integer >= 0, got {workers!r}")
-    key = {"version": CORPUS_VERSION, "size": int(size), "seed": int(seed), "sample_rate": SAMPLE_RATE}
+    if not isinstance(randomize_voices, (bool, np.bool_)):
+        raise CorpusError(f"randomize_voices must be True or False, got {randomize_voices!r}")
+    randomize_voices = bool(randomize_voices)
+    key = cache_key(size, seed, randomize_voices)
     manifest = os.path.join(out_dir, "manifest.jsonl")
     if _cached(out_dir, key):
         log.info("corpus in %s is up to date (%d utterances)", out_dir, size)
@@ -216,7 +300,7 @@ def build_corpus(out_dir: str | os.PathLike, size: int = 6000, seed: int = 0,
             os.remove(os.path.join(out_dir, name))
 
     start = time.time()
-    plan = plan_corpus(int(size), int(seed))
+    plan = plan_corpus(int(size), int(seed), randomize_voices)
     batches = [(plan[i:i + _BATCH], out_dir) for i in range(0, len(plan), _BATCH)]
     workers = min(os.cpu_count() or 1, len(batches)) if workers is None else min(workers, len(batches))
     durations: dict[str, float] = {}
@@ -246,9 +330,8 @@ def build_corpus(out_dir: str | os.PathLike, size: int = 6000, seed: int = 0,
     for name in os.listdir(os.path.join(out_dir, "wavs")):
         if name not in wanted:
             os.remove(os.path.join(out_dir, "wavs", name))
-    lines = [json.dumps({"path": f"wavs/{item['id']}.wav", "text": item["text"],
-                         "speaker": item["voice"], "duration": round(durations[item["id"]], 4),
-                         "split": item["split"]}, ensure_ascii=False) for item in plan]
+    lines = [json.dumps(_manifest_record(item, durations[item["id"]]), ensure_ascii=False)
+             for item in plan]
     _write_json_atomic(manifest, lines)
     _write_json_atomic(os.path.join(out_dir, "corpus.json"), [json.dumps(key, sort_keys=True)])
     hours = sum(durations.values()) / 3600

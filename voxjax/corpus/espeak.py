@@ -16,8 +16,8 @@ freshly-initialised state. Breath noise is random: 11 of the 104 variants use it
 ``Demonic``, ``Reed``, ``caleb``, ``f2``, ``f3``, ``f5``, ``sandro``, ``victor``, ``whisper``,
 ``whisperf``; found by synthesising with two seeds). It comes from eSpeak's own generator, which
 ``espeak_Initialize`` seeds from the clock, and from libc ``rand()`` (Klatt voices); both are
-re-seeded per utterance from ``seed``. With both fixes the same text, voice, rate, pitch and seed
-give bit-identical samples for every variant, whatever ran before in the process.
+re-seeded per utterance from ``seed``. With both fixes the same text, voice, rate, pitch, pitch
+range and seed give bit-identical samples for every variant, whatever ran before in the process.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ _INITIALIZE_DONT_EXIT = 0x8000  # return an error code instead of exit() on miss
 _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _PHONEMES_IPA = 0x02
-_RATE, _PITCH = 1, 3  # espeak_PARAMETER values
+_RATE, _PITCH, _RANGE = 1, 3, 4  # espeak_PARAMETER values (speak_lib.h)
 _EE_OK = 0
 
 # English accent files that read the Latin alphabet (``en-shaw`` expects Shavian script).
@@ -188,12 +188,14 @@ class ESpeak:
     # ------------------------------------------------------------------ synthesis
 
     def synthesize(self, text: str, voice: str = "en-us", rate: int = 175, pitch: int = 50,
-                   seed: int = 0) -> tuple[np.ndarray, int]:
+                   seed: int = 0, pitch_range: int | None = None) -> tuple[np.ndarray, int]:
         """Speaks ``text`` with ``voice`` (``accent`` or ``accent+variant``) -> ``(wave, rate)``.
 
         ``rate`` is in words per minute (80..450), ``pitch`` the base pitch 0..100 (50 = the
-        voice's own), ``seed`` seeds the breath noise. The same arguments always give
-        bit-identical float32 samples (see the module docstring).
+        voice's own), ``seed`` seeds the breath noise, ``pitch_range`` the intonation range
+        0..100 (eSpeak's ``espeakRANGE``: 0 = monotone, 50 = the voice's own; None leaves it
+        untouched). The same arguments always give bit-identical float32 samples (see the module
+        docstring).
         """
         if not isinstance(text, str) or not text.strip():
             raise ValueError("cannot synthesise empty text")
@@ -201,6 +203,8 @@ class ESpeak:
             raise ValueError(f"rate must be in 80..450 words per minute, got {rate}")
         if not 0 <= int(pitch) <= 100:
             raise ValueError(f"pitch must be in 0..100, got {pitch}")
+        if pitch_range is not None and not 0 <= int(pitch_range) <= 100:
+            raise ValueError(f"pitch_range must be in 0..100, got {pitch_range}")
         if self._lib is None or not self._fresh:
             self._unload()
             self._load()
@@ -209,6 +213,8 @@ class ESpeak:
         # SetVoiceByName resets rate and pitch to the voice's defaults: set them after it.
         self._lib.espeak_SetParameter(_RATE, int(rate), 0)
         self._lib.espeak_SetParameter(_PITCH, int(pitch), 0)
+        if pitch_range is not None:
+            self._lib.espeak_SetParameter(_RANGE, int(pitch_range), 0)
         # espeak_Initialize seeds eSpeak's own generator from the clock; libc rand() is global.
         self._lib.espeak_ng_SetRandSeed(int(seed) & 0x7FFFFFFF)
         self._libc.srand(ctypes.c_uint(int(seed) & 0xFFFFFFFF))

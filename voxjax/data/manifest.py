@@ -4,19 +4,32 @@ Every loader returns the same thing, a list of :class:`Utterance` with absolute 
 durations in seconds, so the pipeline never needs to know where the data came from. Durations are
 taken from the manifest when it has them and read from the file headers (``soundfile.info``, no
 decoding) otherwise; the pipeline buckets utterances by these durations before any audio is read.
+
+Audio may be in any format soundfile reads (WAV, FLAC, Ogg Vorbis/Opus, MP3, ...): layouts that
+name files by id (LJSpeech, LibriSpeech) find ``<id>.<any audio extension>``. Damaged entries
+(a listed file that is missing or unreadable, an empty or malformed line) are counted, reported
+in one warning per load, and skipped; only a dataset with nothing usable left is an error.
 """
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import glob
 import hashlib
 import json
+import logging
 import os
+import re
 
 import soundfile as sf
 
+log = logging.getLogger(__name__)
+
 DATASETS = ("synth", "manifest", "ljspeech", "librispeech", "fsdd")
+# Extensions soundfile (libsndfile) decodes; Opus lives in Ogg files named .opus.
+AUDIO_EXTENSIONS = tuple(sorted({f.lower() for f in sf.available_formats()}
+                                | {"opus", "oga", "flac", "wav", "ogg", "mp3"}))
 _DIGITS = "zero one two three four five six seven eight nine".split()
 
 
@@ -35,12 +48,16 @@ class Utterance:
     split: str
 
 
-def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all") -> list[Utterance]:
+def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all",
+                  heldout_prompts: int = 0) -> list[Utterance]:
     """Loads the utterances of ``split`` (``'all'`` = every split) from a dataset on disk.
 
     ``dataset`` is one of ``synth``/``manifest`` (JSON-lines manifest), ``ljspeech``,
-    ``librispeech`` or ``fsdd``. Raises :class:`DataError` for an unknown dataset, a missing root,
-    a folder without utterances, or a split that has none (the message lists the splits that do).
+    ``librispeech`` or ``fsdd``. ``heldout_prompts`` (LJSpeech layout only): hold out that many
+    prompts as ``test`` and as many as ``valid`` instead of the default 90/5/5 hash split (see
+    :func:`ljspeech_split`). Raises :class:`DataError` for an unknown dataset, a missing root,
+    a folder without usable utterances, or a split that has none (the message lists the splits
+    that do); damaged entries are skipped with one warning.
     """
     loaders = {"synth": _load_jsonl, "manifest": _load_jsonl, "ljspeech": _load_ljspeech,
                "librispeech": _load_librispeech, "fsdd": _load_fsdd}
@@ -50,10 +67,38 @@ def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all") -> 
     if not os.path.exists(root):
         hint = " (build it with `voxjax corpus`)" if dataset == "synth" else ""
         raise DataError(f"{dataset} data not found: {root} does not exist{hint}")
-    utterances = loaders[dataset](root)
+    skipped = _Skipped(f"{dataset} at {root}")
+    if dataset == "ljspeech":
+        utterances = _load_ljspeech(root, skipped, heldout_prompts)
+    else:
+        utterances = loaders[dataset](root, skipped)
+    skipped.report()
     if not utterances:
-        raise DataError(f"no {dataset} utterances found in {root}")
+        raise DataError(f"no {dataset} utterances found in {root}"
+                        + (f" ({skipped.summary()})" if skipped.counts else ""))
     return _select_split(utterances, split, dataset, root)
+
+
+class _Skipped:
+    """Counts damaged entries of one load by reason, keeping the first example of each."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.counts: collections.Counter = collections.Counter()
+        self.examples: dict[str, str] = {}
+
+    def add(self, reason: str, example: str) -> None:
+        self.counts[reason] += 1
+        self.examples.setdefault(reason, example)
+
+    def summary(self) -> str:
+        return "; ".join(f"{n} {reason}, e.g. {self.examples[reason]}"
+                         for reason, n in sorted(self.counts.items()))
+
+    def report(self) -> None:
+        if self.counts:
+            log.warning("%s: skipped %d entries: %s", self.source, sum(self.counts.values()),
+                        self.summary())
 
 
 def _select_split(utterances: list[Utterance], split: str, dataset: str,
@@ -65,9 +110,9 @@ def _select_split(utterances: list[Utterance], split: str, dataset: str,
     if dataset == "librispeech":
         # LibriSpeech splits are subset folders; 'train'/'dev'/'valid'/'test' select every subset
         # of that kind so a config can say 'train' whatever subsets were downloaded.
-        prefixes = {"train": "train-", "dev": "dev-", "valid": "dev-", "test": "test-"}
+        prefixes = {"train": "train", "dev": "dev", "valid": "dev", "test": "test"}
         wanted = {n for n in names for w in wanted
-                  if n == w or (w in prefixes and n.startswith(prefixes[w]))}
+                  if n == w or (w in prefixes and n.split("-")[0] == prefixes[w])}
     chosen = [u for u in utterances if u.split in wanted]
     if not chosen:
         raise DataError(f"no utterances in split {split!r} of {dataset} at {root}; "
@@ -75,81 +120,151 @@ def _select_split(utterances: list[Utterance], split: str, dataset: str,
     return chosen
 
 
-def _duration(path: str) -> float:
-    """Seconds of audio in ``path`` from its header (no decoding)."""
+def _duration(path: str, skipped: _Skipped) -> float | None:
+    """Seconds of audio in ``path`` from its header (no decoding); None (counted) if unreadable."""
     try:
         info = sf.info(path)
-    except Exception as e:  # soundfile raises LibsndfileError / RuntimeError subclasses
-        raise DataError(f"cannot read audio header of {path}: {str(e).splitlines()[0]}") from None
+    except Exception:  # soundfile raises LibsndfileError / RuntimeError subclasses
+        skipped.add("unreadable audio", path)
+        return None
+    if info.frames <= 0 or info.samplerate <= 0:
+        skipped.add("empty audio", path)
+        return None
     return info.frames / info.samplerate
 
 
-def _check_files(paths: list[str], source: str) -> None:
-    """Fails early, naming one example, when audio files listed by ``source`` are missing."""
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:
-        raise DataError(f"{len(missing)} of {len(paths)} audio files listed in {source} are "
-                        f"missing, e.g. {missing[0]}")
+def audio_files(folder: str) -> dict[str, str]:
+    """``{stem: path}`` of the audio files (any :data:`AUDIO_EXTENSIONS`) directly in ``folder``.
+
+    When one id exists in several formats, the first in a fixed preference (lossless first) wins.
+    """
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return {}
+    preference = {ext: i for i, ext in enumerate(("flac", "wav", "opus", "ogg", "mp3"))}
+    found: dict[str, tuple[int, str]] = {}
+    for name in names:
+        stem, dot, ext = name.rpartition(".")
+        if dot and ext.lower() in AUDIO_EXTENSIONS:
+            rank = preference.get(ext.lower(), len(preference))
+            if stem not in found or rank < found[stem][0]:
+                found[stem] = (rank, os.path.join(folder, name))
+    return {stem: path for stem, (_, path) in found.items()}
+
+
+def _utterance(path: str | None, text: str, speaker: str, split: str, skipped: _Skipped,
+               where: str, duration: float | None = None) -> Utterance | None:
+    """An Utterance, or None (counted in ``skipped``) when its audio is missing or unreadable."""
+    if path is None or not os.path.isfile(path):
+        skipped.add("missing audio", path or where)
+        return None
+    if duration is None:
+        duration = _duration(path, skipped)
+        if duration is None:
+            return None
+    return Utterance(path=path, text=text, speaker=speaker, duration=duration, split=split)
 
 
 # ----------------------------------------------------------------------------- layouts
 
-def _load_jsonl(root: str) -> list[Utterance]:
+def _load_jsonl(root: str, skipped: _Skipped) -> list[Utterance]:
     """JSON-lines manifest: ``{"path", "text", ["speaker", "duration", "split"]}`` per line."""
     path = root if os.path.isfile(root) else os.path.join(root, "manifest.jsonl")
     if not os.path.isfile(path):
         raise DataError(f"no manifest.jsonl in {root}")
     base = os.path.dirname(path)
-    records = []
-    with open(path, encoding="utf-8") as f:
+    utterances = []
+    with open(path, encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 item = json.loads(line)
-                audio, text = item["path"], item["text"]
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise DataError(f"{path}:{number}: bad manifest line ({type(e).__name__}: {e}); "
-                                "need JSON with 'path' and 'text'") from None
-            records.append((os.path.normpath(os.path.join(base, audio)), str(text), item))
-    _check_files([r[0] for r in records], path)
-    return [Utterance(path=audio, text=text, speaker=str(item.get("speaker", "")),
-                      duration=float(item["duration"]) if item.get("duration") is not None
-                      else _duration(audio),
-                      split=str(item.get("split", "train")))
-            for audio, text, item in records]
+                audio, text = os.path.normpath(os.path.join(base, item["path"])), str(item["text"])
+                duration = item.get("duration")
+                duration = float(duration) if duration is not None else None
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                skipped.add("malformed lines (need JSON with 'path' and 'text')",
+                            f"{path}:{number}")
+                continue
+            u = _utterance(audio, text, str(item.get("speaker", "")),
+                           str(item.get("split", "train")), skipped, f"{path}:{number}", duration)
+            utterances += [u] if u else []
+    return utterances
+
+
+_TAKE_SUFFIX = re.compile(r"_\d+$")
+
+
+def prompt_of(utterance_id: str) -> str:
+    """The prompt an id records: the id without a trailing ``_<digits>`` take number.
+
+    ``arctic_a0001_1592748574`` -> ``arctic_a0001`` (Kathleen: several takes per prompt);
+    LJSpeech ids (``LJ001-0001``) are their own prompt.
+    """
+    return _TAKE_SUFFIX.sub("", utterance_id)
+
+
+def _hash(key: str) -> int:
+    return int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16)
 
 
 def ljspeech_split(utterance_id: str) -> str:
-    """Deterministic LJSpeech split from a hash of the id: ~90% train, 5% valid, 5% test."""
-    bucket = int(hashlib.md5(utterance_id.encode("utf-8")).hexdigest(), 16) % 100
+    """Deterministic LJSpeech split from a hash of the id's prompt: ~90% train, 5% valid, 5% test.
+
+    Takes of one prompt (:func:`prompt_of`) always share a split, so no test sentence is trained on.
+    """
+    bucket = _hash(prompt_of(utterance_id)) % 100
     return "train" if bucket < 90 else "valid" if bucket < 95 else "test"
 
 
-def _load_ljspeech(root: str) -> list[Utterance]:
-    """LJSpeech: ``root/metadata.csv`` (``id|text|normalized_text`` or ``id|text``) and
-    ``root/wavs/<id>.wav``; one speaker, split by :func:`ljspeech_split`."""
+def heldout_split(prompts: list[str], count: int) -> dict[str, str]:
+    """``{prompt: split}`` holding out exactly ``count`` prompts as test and ``count`` as valid.
+
+    The held-out prompts are those with the smallest hashes, so the choice is deterministic and
+    does not depend on file order or on which other prompts exist.
+    """
+    ranked = sorted(set(prompts), key=lambda p: (_hash(p), p))
+    if len(ranked) < 3 * count:
+        raise DataError(f"cannot hold out {count} test and {count} valid prompts from "
+                        f"{len(ranked)} prompts")
+    return {p: "test" if i < count else "valid" if i < 2 * count else "train"
+            for i, p in enumerate(ranked)}
+
+
+def _load_ljspeech(root: str, skipped: _Skipped, heldout_prompts: int = 0) -> list[Utterance]:
+    """LJSpeech layout: ``root/metadata.csv`` (``id|text|normalized_text`` or ``id|text``) and
+    ``root/wavs/<id>.<audio extension>``; one speaker, split by prompt (see :func:`load_manifest`)."""
     meta = os.path.join(root, "metadata.csv")
     if not os.path.isfile(meta):
         raise DataError(f"no metadata.csv in {root} (expected the LJSpeech layout)")
+    files = audio_files(os.path.join(root, "wavs"))
     records = []
-    with open(meta, encoding="utf-8") as f:
+    with open(meta, encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             fields = line.rstrip("\n").split("|")  # not csv: LJSpeech texts contain quotes
-            if len(fields) < 2 or not fields[0]:
-                raise DataError(f"{meta}:{number}: expected 'id|text[|normalized_text]'")
+            if len(fields) < 2 or not fields[0] or not any(x.strip() for x in fields[1:]):
+                skipped.add("malformed lines (need 'id|text[|normalized_text]')",
+                            f"{meta}:{number}")
+                continue
             # The normalised column has numbers etc. written out; prefer it when present.
             text = fields[2] if len(fields) > 2 and fields[2].strip() else fields[1]
-            records.append((fields[0], os.path.join(root, "wavs", fields[0] + ".wav"), text))
-    _check_files([r[1] for r in records], meta)
-    return [Utterance(path=path, text=text, speaker="LJ", duration=_duration(path),
-                      split=ljspeech_split(uid)) for uid, path, text in records]
+            records.append((fields[0], text, f"{meta}:{number}"))
+    splits = (heldout_split([prompt_of(uid) for uid, _, _ in records], heldout_prompts)
+              if heldout_prompts else {})
+    utterances = []
+    for uid, text, where in records:
+        split = splits[prompt_of(uid)] if splits else ljspeech_split(uid)
+        u = _utterance(files.get(uid), text, "LJ", split, skipped, f"{where} ({uid})")
+        utterances += [u] if u else []
+    return utterances
 
 
-def _load_librispeech(root: str) -> list[Utterance]:
-    """``<subset>/<speaker>/<chapter>/<speaker>-<chapter>.trans.txt`` + ``<utt-id>.flac``.
+def _load_librispeech(root: str, skipped: _Skipped) -> list[Utterance]:
+    """``<subset>/<speaker>/<chapter>/<speaker>-<chapter>.trans.txt`` + ``<utt-id>.<audio ext>``.
 
     ``root`` may be the corpus folder (holding subsets) or one subset folder.
     """
@@ -162,46 +277,53 @@ def _load_librispeech(root: str) -> list[Utterance]:
     for trans in transcripts:
         folder, subset = os.path.dirname(trans), subset_of(trans)
         speaker = os.path.basename(os.path.dirname(folder))
-        with open(trans, encoding="utf-8") as f:
+        files = audio_files(folder)
+        with open(trans, encoding="utf-8", errors="replace") as f:
             for number, line in enumerate(f, 1):
                 if not line.strip():
                     continue
                 uid, _, text = line.strip().partition(" ")
-                if not text:
-                    raise DataError(f"{trans}:{number}: expected '<utterance-id> <TEXT>'")
-                path = os.path.join(folder, uid + ".flac")
-                _check_files([path], trans)
-                utterances.append(Utterance(path=path, text=text, speaker=speaker,
-                                            duration=_duration(path), split=subset))
+                if not text.strip():
+                    skipped.add("malformed lines (need '<utterance-id> <TEXT>')",
+                                f"{trans}:{number}")
+                    continue
+                u = _utterance(files.get(uid), text.strip(), speaker, subset, skipped,
+                               f"{trans}:{number} ({uid})")
+                utterances += [u] if u else []
     return utterances
 
 
-def _load_fsdd(root: str) -> list[Utterance]:
+def _load_fsdd(root: str, skipped: _Skipped) -> list[Utterance]:
     """Free Spoken Digit Dataset: ``metadata.csv`` (``file|digit|text|speaker|index|split``) or a
     bare ``recordings/<digit>_<speaker>_<index>.wav`` folder (official split: index 0-4 = test)."""
     meta = os.path.join(root, "metadata.csv")
     if os.path.isfile(meta):
-        with open(meta, encoding="utf-8", newline="") as f:
+        with open(meta, encoding="utf-8", newline="", errors="replace") as f:
             rows = list(csv.DictReader(f, delimiter="|"))
         need = {"file", "text", "speaker", "split"}
         if rows and not need <= set(rows[0]):
             raise DataError(f"{meta} needs columns {'|'.join(sorted(need))}; has "
                             f"{'|'.join(rows[0])}")
-        paths = [os.path.join(root, r["file"]) for r in rows]
-        _check_files(paths, meta)
-        return [Utterance(path=p, text=r["text"], speaker=r["speaker"], duration=_duration(p),
-                          split=r["split"]) for p, r in zip(paths, rows)]
+        utterances = []
+        for number, r in enumerate(rows, 2):
+            if not all(r.get(k) for k in need):
+                skipped.add("malformed lines", f"{meta}:{number}")
+                continue
+            u = _utterance(os.path.join(root, r["file"]), r["text"], r["speaker"], r["split"],
+                           skipped, f"{meta}:{number}")
+            utterances += [u] if u else []
+        return utterances
     folder = os.path.join(root, "recordings")
     folder = folder if os.path.isdir(folder) else root
     utterances = []
-    for path in sorted(glob.glob(os.path.join(folder, "*.wav"))):
-        parts = os.path.basename(path)[:-4].split("_")
+    for stem, path in sorted(audio_files(folder).items()):
+        parts = stem.split("_")
         if (len(parts) != 3 or len(parts[0]) != 1 or not parts[0].isdigit()
                 or not parts[2].isdigit()):
-            raise DataError(f"unexpected FSDD file name {path}; "
-                            "expected <digit>_<speaker>_<index>.wav")
+            skipped.add("file names not <digit>_<speaker>_<index>", path)
+            continue
         digit, speaker, index = int(parts[0]), parts[1], int(parts[2])
-        utterances.append(Utterance(path=path, text=_DIGITS[digit], speaker=speaker,
-                                    duration=_duration(path),
-                                    split="test" if index < 5 else "train"))
+        u = _utterance(path, _DIGITS[digit], speaker, "test" if index < 5 else "train", skipped,
+                       path)
+        utterances += [u] if u else []
     return utterances

@@ -29,6 +29,7 @@ drop the reference, otherwise grain's own finalisers print noise at interpreter 
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import logging
@@ -42,6 +43,7 @@ import grain
 import numpy as np
 
 from voxjax import audio
+from voxjax.data import wave_augment
 from voxjax.data.manifest import DataError, Utterance
 from voxjax.text import CharTokenizer, TextError
 
@@ -84,50 +86,90 @@ FEATURE_VERSION = 1  # bump when audio.log_mel changes: old caches are then igno
 
 
 def featurize(utterance: Utterance | str | os.PathLike, mel_cfg: audio.MelConfig,
-              cache_dir: str | None = None) -> np.ndarray:
+              cache_dir: str | None = None, speed: float = 1.0) -> np.ndarray:
     """Log-mel features ``[frames, n_mels]`` float32 of one file (an Utterance or a path).
 
-    With ``cache_dir`` the features are kept as ``.npy`` files keyed by the file's path, size
-    and modification time: a training run featurizes every file once instead of once per epoch
-    (on 2 cores the worker's STFTs otherwise compete with the training step).
+    ``speed`` != 1 speed-perturbs the audio first (:func:`wave_augment.speed_perturb`). With
+    ``cache_dir`` the features are kept as ``.npy`` files keyed by the file's path, size,
+    modification time and speed: a training run featurizes every file once instead of once per
+    epoch (on 2 cores the worker's STFTs otherwise compete with the training step).
     """
     path = os.fspath(utterance.path if isinstance(utterance, Utterance) else utterance)
-    cached = _cache_file(cache_dir, path) if cache_dir else None
-    if cached is not None:
-        try:
-            return np.load(cached)
-        except (OSError, ValueError):
-            pass  # not cached yet (or a torn file from a killed run): compute it again
-    feats = audio.log_mel(audio.load_audio(path, mel_cfg.sample_rate), mel_cfg)
-    if cached is not None:
-        try:
-            tmp = f"{cached}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as f:
-                np.save(f, feats)
-            os.replace(tmp, cached)  # atomic: readers see a whole file or none
-        except OSError:
-            pass  # read-only or full disk: caching is an optimisation only
+    cached = _cache_file(cache_dir, path, f"speed={speed!r}" if speed != 1.0 else "")
+    feats = _load_cached(cached)
+    if feats is None:
+        feats = audio.log_mel(load_wave(path, mel_cfg.sample_rate, speed), mel_cfg)
+        _save_cached(cached, feats)
     return feats
 
 
-def _cache_file(cache_dir: str, path: str) -> str | None:
+def load_wave(path: str, sample_rate: int, speed: float = 1.0,
+              cache_dir: str | None = None) -> np.ndarray:
+    """Mono float32 audio at ``sample_rate``, speed-perturbed by ``speed`` (1 = unchanged).
+
+    With ``cache_dir`` the decoded, resampled audio is kept as 16-bit ``.npy`` (augmented
+    training re-reads every file each epoch, and decoding Opus costs more than augmenting).
+    """
+    cached = _cache_file(cache_dir, path, f"wave@{sample_rate}")
+    pcm = _load_cached(cached)
+    if pcm is not None:
+        wave = pcm.astype(np.float32) / 32768  # soundfile's scale: 16-bit files round-trip
+    else:
+        wave = audio.load_audio(path, sample_rate)
+        if cached is not None:
+            _save_cached(cached, np.clip(np.round(wave * 32768), -32768, 32767).astype(np.int16))
+    return wave if speed == 1.0 else wave_augment.speed_perturb(wave, speed, sample_rate)
+
+
+def _load_cached(cached: str | None) -> np.ndarray | None:
+    if cached is None:
+        return None
+    try:
+        return np.load(cached)
+    except (OSError, ValueError):
+        return None  # not cached yet (or a torn file from a killed run): compute it again
+
+
+def _save_cached(cached: str | None, array: np.ndarray) -> None:
+    if cached is None:
+        return
+    try:
+        tmp = f"{cached}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, cached)  # atomic: readers see a whole file or none
+    except OSError:
+        pass  # read-only or full disk: caching is an optimisation only
+
+
+def _cache_file(cache_dir: str | None, path: str, variant: str = "") -> str | None:
+    """Cache file of ``path`` (keyed by its absolute path, size and mtime) and ``variant``."""
+    if not cache_dir:
+        return None
     try:
         st = os.stat(path)
     except OSError:
         return None  # let load_audio report the missing file
     key = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+    key += f"|{variant}" if variant else ""  # unperturbed features keep their old keys
     return os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest()[:20] + ".npy")
 
 
 def feature_cache_dir(config) -> str | None:
-    """``<data.root>/.feature_cache/<mel settings>`` when ``data.cache_features`` is on and the
-    folder can be created; None otherwise."""
+    """Folder of cached log-mels when ``data.cache_features`` is on and it can be created, else
+    None: ``data.cache_dir`` if set, ``<data.root>/.feature_cache`` for the built-in corpus, and
+    ``$XDG_CACHE_HOME/voxjax/features`` (default ``~/.cache``) for other datasets, whose folders
+    may be shared or read-only. Keys hold absolute paths, so one folder serves many datasets."""
     data = config.data
     if not data.get("cache_features", False):
         return None
     mel = audio.MelConfig.from_config(data)
     name = hashlib.sha1(f"{FEATURE_VERSION}|{mel!r}".encode()).hexdigest()[:12]
-    path = os.path.join(str(data.root), ".feature_cache", name)
+    base = data.get("cache_dir", "") or (
+        os.path.join(str(data.root), ".feature_cache") if data.dataset == "synth" else
+        os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "voxjax",
+                     "features"))
+    path = os.path.join(base, name)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
@@ -150,23 +192,52 @@ def _tokenize(utterances: list[Utterance], encode: Encoder | None = None
 
 @dataclasses.dataclass(frozen=True)
 class _BatchItem:
-    """One batch to build: utterance indices (``-1`` = padding row) and its padded sizes."""
+    """One batch to build: item indices (``-1`` = padding row), its padded sizes and its global
+    batch number (seeds the waveform augmentation of its rows; -1 in evaluation)."""
 
     rows: np.ndarray
     frames: int
     label_width: int
+    key: int = -1
 
 
 class _MakeBatch:
-    """grain map (runs in the workers): loads, featurizes and pads one planned batch."""
+    """grain map (runs in the workers): loads, featurizes and pads one planned batch.
+
+    Indexed by training *item*: with speed perturbation every utterance is several items, each
+    with its own ``speeds`` entry. With an active ``augment`` (:class:`WaveAugment`) every row's
+    audio is augmented with a generator seeded by ``(seed, batch key, row)``, so a batch is the
+    same whichever worker builds it and after a resume; such features cannot be cached.
+    """
 
     def __init__(self, paths: list[str], labels: list[np.ndarray | None],
                  mel_cfg: audio.MelConfig, with_index: bool = False,
-                 speakers: np.ndarray | None = None, cache_dir: str | None = None):
+                 speakers: np.ndarray | None = None, cache_dir: str | None = None,
+                 speeds: np.ndarray | None = None,
+                 augment: wave_augment.WaveAugment | None = None, seed: int = 0):
         self.paths, self.labels, self.mel_cfg = paths, labels, mel_cfg
         self.cache_dir = cache_dir  # see featurize
         self.with_index = with_index  # eval only: train batches keep exactly the contract keys
-        self.speakers = speakers  # per-utterance speaker ids (TTS), or None
+        self.speakers = speakers  # per-item speaker ids (TTS), or None
+        self.speeds = speeds  # per-item speed factor, or None (all 1)
+        self.augment = augment if augment is not None and augment.active else None
+        self.seed = seed
+
+    def _features(self, item: _BatchItem) -> dict[int, np.ndarray]:
+        """``{row: features}`` for the real rows of a batch."""
+        rows = [(row, int(i)) for row, i in enumerate(item.rows) if i >= 0]
+        speed = lambda i: 1.0 if self.speeds is None else float(self.speeds[i])  # noqa: E731
+        if self.augment is None:
+            return {row: featurize(self.paths[i], self.mel_cfg, self.cache_dir, speed(i))
+                    for row, i in rows}
+        sr = self.mel_cfg.sample_rate
+        waves = {row: load_wave(self.paths[i], sr, speed(i), self.cache_dir) for row, i in rows}
+        feats = {}
+        for row, _ in rows:
+            rng = np.random.default_rng([self.seed % 2**63, item.key % 2**63, row])
+            others = [w for r, w in waves.items() if r != row]  # babble from the same batch
+            feats[row] = audio.log_mel(self.augment(waves[row], rng, others), self.mel_cfg)
+        return feats
 
     def __call__(self, item: _BatchItem) -> dict[str, np.ndarray]:
         size, frames, width = len(item.rows), item.frames, item.label_width
@@ -175,12 +246,11 @@ class _MakeBatch:
                  "labels": np.zeros((size, width), np.int32),
                  "label_lengths": np.zeros((size,), np.int32),
                  "weights": np.zeros((size,), np.float32)}
-        for row, index in enumerate(item.rows):
-            if index < 0:
-                continue  # padding row: all zeros, weight 0
+        for row, feats in self._features(item).items():
+            index = int(item.rows[row])
             # Resampling may give a frame more than the header duration predicted; that frame is
             # cut rather than letting the batch leave its bucket.
-            feats = featurize(self.paths[index], self.mel_cfg, self.cache_dir)[:frames]
+            feats = feats[:frames]
             batch["features"][row, : len(feats)] = feats
             batch["feature_lengths"][row] = len(feats)
             ids = self.labels[index]
@@ -195,28 +265,47 @@ class _MakeBatch:
         return batch
 
 
+# One bucket's share of an epoch: (items, how many of them the epoch draws). A count below the
+# pool size draws a fresh random subset each epoch; above it, whole shuffled passes and a subset.
+Pool = tuple[np.ndarray, int]
+
+
 class TrainPlan:
     """Infinite random-access sequence of this process's share of the global training batches.
 
     Item ``i`` is global batch ``i`` (epoch ``i // batches_per_epoch``), restricted to this
-    process's rows. Each epoch shuffles every bucket's utterances and the batch order with a
-    generator seeded by ``(seed, epoch)``; bucket remainders that do not fill a batch are dropped
-    for that epoch (a different remainder each epoch, so nothing is dropped for good).
+    process's rows. Each epoch draws every bucket's pools (``{bucket: items}`` = each item once
+    per epoch, or ``{bucket: [(items, count), ...]}``, e.g. real and synthetic utterances mixed at
+    a ratio), shuffles them and the batch order with a generator seeded by ``(seed, epoch)``;
+    bucket remainders that do not fill a batch are dropped for that epoch (a different remainder
+    each epoch, so nothing is dropped for good).
     """
 
-    def __init__(self, groups: dict[int, np.ndarray], batch_size: int, seed: int,
+    def __init__(self, groups: dict[int, np.ndarray | list[Pool]], batch_size: int, seed: int,
                  label_width: int | dict[int, int], process_index: int = 0,
                  process_count: int = 1):
         """``label_width``: padded label length, one for all buckets or one per bucket."""
-        self.groups = {b: np.asarray(g, np.int64) for b, g in sorted(groups.items())}
+        self.pools = {b: ([(np.asarray(g, np.int64), len(g))] if not isinstance(g, list)
+                          else [(np.asarray(m, np.int64), int(n)) for m, n in g if n > 0])
+                      for b, g in sorted(groups.items())}
         self.batch_size, self.seed = batch_size, seed
         self.label_width = (dict(label_width) if isinstance(label_width, dict)
-                            else {b: int(label_width) for b in self.groups})
+                            else {b: int(label_width) for b in self.pools})
         local = batch_size // process_count
         self.row_slice = slice(process_index * local, (process_index + 1) * local)
-        self.batches_per_epoch = sum(len(g) // batch_size for g in self.groups.values())
+        self.batches_per_epoch = sum(sum(n for _, n in pools) // batch_size
+                                     for pools in self.pools.values())
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _draw(rng: np.random.Generator, pools: list[Pool]) -> np.ndarray:
+        drawn = [np.zeros((0,), np.int64)]
+        for members, count in pools:
+            passes = [rng.permutation(members) for _ in range(-(-count // max(len(members), 1)))]
+            drawn.append(np.concatenate(passes)[:count] if passes else members[:0])
+        # One pool (the common case) keeps the draw sequence of a plain shuffle.
+        return drawn[-1] if len(drawn) <= 2 else rng.permutation(np.concatenate(drawn))
 
     def epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """``(buckets [n], rows [n, batch_size])``: the global batches of ``epoch`` in order."""
@@ -225,8 +314,8 @@ class TrainPlan:
                 return self._cache[epoch]
         rng = np.random.default_rng([self.seed % 2**63, epoch])
         rows, buckets = [], []
-        for bucket, members in self.groups.items():  # sorted, so the rng draws are ordered
-            members = rng.permutation(members)
+        for bucket, pools in self.pools.items():  # sorted, so the rng draws are ordered
+            members = self._draw(rng, pools)
             full = len(members) // self.batch_size
             rows.append(members[: full * self.batch_size].reshape(full, self.batch_size))
             buckets += [bucket] * full
@@ -245,7 +334,7 @@ class TrainPlan:
         buckets, rows = self.epoch(epoch)
         frames = int(buckets[position])
         return _BatchItem(rows=rows[position, self.row_slice], frames=frames,
-                          label_width=self.label_width[frames])
+                          label_width=self.label_width[frames], key=int(index))
 
     def __getstate__(self):  # the lock and cache stay behind when shipped to a worker
         state = dict(self.__dict__)
@@ -277,13 +366,18 @@ def _own_arrays(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def train_plan(config, utterances: list[Utterance], process_index: int = 0,
                process_count: int = 1, encode: Encoder | None = None,
-               speakers: np.ndarray | None = None) -> tuple[TrainPlan, _MakeBatch]:
+               speakers: np.ndarray | None = None, rates: np.ndarray | None = None
+               ) -> tuple[TrainPlan, _MakeBatch]:
     """Filters ``utterances`` for training and builds the batch plan and the batch builder.
 
     Drops (with one logged count) utterances longer than the largest bucket, with more labels
     than ``max_label_length``, with no speakable text, or too short for a single frame.
     ``encode`` turns text into label ids (default: STT characters); ``speakers`` (one id per
-    utterance) adds a ``speaker`` int32 [B] key to every batch.
+    utterance) adds a ``speaker`` int32 [B] key to every batch; ``rates`` (one per utterance,
+    default 1) is how many times an epoch uses it on average (mixing datasets at a ratio).
+    ``config.data.augment.speed_factors`` (e.g. ``(0.9, 1.0, 1.1)``) makes every utterance one
+    item per factor, as Kaldi's and ESPnet's speed perturbation triple the data; the other
+    ``augment`` keys switch on :class:`WaveAugment` for every training row.
     """
     data = config.data
     mel_cfg = audio.MelConfig.from_config(data)
@@ -291,44 +385,64 @@ def train_plan(config, utterances: list[Utterance], process_index: int = 0,
     if not 0 <= process_index < process_count or batch_size % process_count:
         raise ValueError(f"batch_size {batch_size} must split evenly over {process_count} "
                          f"processes (process_index {process_index})")
+    augment_cfg = data.get("augment", {})
+    speeds = tuple(float(f) for f in augment_cfg.get("speed_factors", ()) or (1.0,))
+    if any(not 0.5 <= f <= 2.0 for f in speeds):
+        raise ValueError(f"data.augment.speed_factors must lie in [0.5, 2], got {speeds}")
+    rates = np.ones(len(utterances)) if rates is None else np.asarray(rates, np.float64)
     labels = _tokenize(utterances, encode)
-    groups: dict[int, list[int]] = {b: [] for b in buckets}
+    # (bucket, rate) -> items; an item is (utterance, speed factor)
+    pools: dict[tuple[int, float], list[int]] = collections.defaultdict(list)
+    item_utterance, item_speed = [], []
     dropped = {"too long": 0, "label too long": 0, "no text": 0, "too short": 0}
     for i, (u, ids) in enumerate(zip(utterances, labels)):
-        frames = expected_frames(u.duration, mel_cfg)
-        bucket = bucket_for(frames, buckets, 0 if ids is None else len(ids), data)
-        reason = ("no text" if ids is None else "too short" if frames == 0
-                  else "label too long" if len(ids) > width
-                  else "too long" if bucket is None else None)
-        if reason:
-            dropped[reason] += 1
-        else:
-            groups[bucket].append(i)
+        for speed in speeds:
+            frames = expected_frames(u.duration / speed, mel_cfg)
+            bucket = bucket_for(frames, buckets, 0 if ids is None else len(ids), data)
+            reason = ("no text" if ids is None else "too short" if frames == 0
+                      else "label too long" if len(ids) > width
+                      else "too long" if bucket is None else None)
+            if reason:
+                dropped[reason] += 1
+                continue
+            pools[bucket, float(rates[i])].append(len(item_utterance))
+            item_utterance.append(i)
+            item_speed.append(speed)
     if sum(dropped.values()):
-        log.warning("training data: dropped %d of %d utterances (%s)", sum(dropped.values()),
-                    len(utterances), ", ".join(f"{n} {r}" for r, n in dropped.items() if n))
-    plan = TrainPlan({b: np.asarray(g) for b, g in groups.items()}, batch_size, config.seed,
+        log.warning("training data: dropped %d of %d %s (%s)", sum(dropped.values()),
+                    len(utterances) * len(speeds),
+                    "utterances" if len(speeds) == 1 else "(utterance, speed) items",
+                    ", ".join(f"{n} {r}" for r, n in dropped.items() if n))
+    groups = {b: [(np.asarray(items), int(round(rate * len(items))))
+                  for (bb, rate), items in sorted(pools.items()) if bb == b] for b in buckets}
+    plan = TrainPlan(groups, batch_size, config.seed,
                      {b: label_width_for(b, data) for b in buckets}, process_index,
                      process_count)
     if plan.batches_per_epoch == 0:
-        raise DataError(f"no full training batch: {sum(map(len, groups.values()))} usable "
-                        f"utterances over buckets {tuple(buckets)}, batch_size {batch_size}")
-    return plan, _MakeBatch([u.path for u in utterances], labels, mel_cfg, speakers=speakers,
-                            cache_dir=feature_cache_dir(config))
+        raise DataError(f"no full training batch: {len(item_utterance)} usable items over "
+                        f"buckets {tuple(buckets)}, batch_size {batch_size}")
+    index = np.asarray(item_utterance, np.int64)
+    augment = wave_augment.WaveAugment(augment_cfg, mel_cfg.sample_rate)
+    return plan, _MakeBatch([utterances[i].path for i in index], [labels[i] for i in index],
+                            mel_cfg, speakers=None if speakers is None else speakers[index],
+                            cache_dir=feature_cache_dir(config),
+                            speeds=None if speeds == (1.0,) else np.asarray(item_speed),
+                            augment=augment, seed=int(config.seed))
 
 
 def train_iterator(config, utterances: list[Utterance], process_index: int = 0,
                    process_count: int = 1, encode: Encoder | None = None,
-                   speakers: np.ndarray | None = None) -> grain.DatasetIterator:
+                   speakers: np.ndarray | None = None, rates: np.ndarray | None = None
+                   ) -> grain.DatasetIterator:
     """Infinite, checkpointable iterator of this process's training batches.
 
     Each batch has ``config.data.batch_size // process_count`` rows. ``get_state()`` /
     ``set_state()`` round-trip exactly (the next batch after ``set_state`` is the one that
     followed the saved state). Call ``close()`` when done to stop the grain worker processes.
-    ``encode`` and ``speakers``: see :func:`train_plan`.
+    ``encode``, ``speakers`` and ``rates``: see :func:`train_plan`.
     """
     plan, make_batch = train_plan(config, utterances, process_index, process_count, encode,
-                                  speakers)
+                                  speakers, rates)
     return _finish(grain.MapDataset.source(plan).map(make_batch), config.data.num_workers)
 
 

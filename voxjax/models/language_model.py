@@ -4,7 +4,9 @@
 n-gram used in beam search is the *text prior*, see ``text_prior.py``.)
 
 Layout, ``[B, T, n_mels]`` log-mel at 10 ms in:
-  fixed affine per frame ((x - mean) / std; no utterance statistics, so streaming-safe)
+  affine per frame, no utterance statistics, so streaming-safe: ``normalization='fixed'`` uses
+  one mean/std for every bin; ``'global'`` per-bin statistics of the training data, held as
+  (never updated) parameters so they live in the checkpoint (``FeatureNorm``)
   -> ``conv_layers`` x [stride-2 conv (kernel ``conv_kernel``) -> LayerNorm -> GELU]   (x4 for 2)
   -> ``rnn_layers`` x [GRU/LSTM (bi or uni) -> dropout]
   -> Dense(ctc_upsample * vocab_size) logits, reshaped to ``[B, ceil(T / 4) * ctc_upsample, V]``:
@@ -17,9 +19,22 @@ Layout, ``[B, T, n_mels]`` log-mel at 10 ms in:
 from __future__ import annotations
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from voxjax.models.layers import RNNLayer, StreamableConv1D, rnn_zero_carry
+
+
+class FeatureNorm(nn.Module):
+    """``(x - mean) / std`` per feature bin; ``mean``/``std`` are parameters set from training-data
+    statistics after init (``SpeechToText.init``) and never trained (stop_gradient: zero
+    gradients leave AdamW's update exactly zero for these unregularised vectors)."""
+
+    @nn.compact
+    def __call__(self, x):
+        mean = self.param("mean", nn.initializers.zeros, (x.shape[-1],), jnp.float32)
+        std = self.param("std", nn.initializers.ones, (x.shape[-1],), jnp.float32)
+        return (x - jax.lax.stop_gradient(mean)) / jax.lax.stop_gradient(std)
 
 
 class LanguageModel(nn.Module):
@@ -40,16 +55,20 @@ class LanguageModel(nn.Module):
     # mean/std of eSpeak speech log-mels are about -8 / 4.2 (silence sits at log(1e-6) = -13.8).
     feature_mean: float = -8.0
     feature_std: float = 4.0
+    normalization: str = "fixed"  # fixed (the two floats above) | global (FeatureNorm)
 
     @classmethod
     def from_config(cls, model_config, vocab_size: int) -> "LanguageModel":
         """Builds the model from a ``config.model`` ConfigDict (unknown keys, e.g. chunk_ms, ignored)."""
         fields = {"conv_channels", "conv_layers", "conv_kernel", "rnn_cell", "rnn_hidden",
                   "rnn_layers", "bidirectional", "dropout", "streaming", "feature_mean",
-                  "feature_std", "ctc_upsample"}
+                  "feature_std", "ctc_upsample", "normalization"}
         kwargs = {k: model_config[k] for k in fields if k in model_config}
         if kwargs.get("rnn_cell", "gru") not in ("gru", "lstm"):
             raise ValueError(f"model.rnn_cell must be 'gru' or 'lstm', got {kwargs['rnn_cell']!r}")
+        if kwargs.get("normalization", "fixed") not in ("fixed", "global"):
+            raise ValueError("model.normalization must be 'fixed' or 'global', got "
+                             f"{kwargs['normalization']!r}")
         return cls(vocab_size=vocab_size, **kwargs)
 
     @property
@@ -72,8 +91,12 @@ class LanguageModel(nn.Module):
                               name=f"rnn_{i}") for i in range(self.rnn_layers)]
         self.drop = nn.Dropout(self.dropout)
         self.head = nn.Dense(self.vocab_size * self.ctc_upsample, name="ctc_head")
+        if self.normalization == "global":
+            self.feature_norm = FeatureNorm(name="feature_norm")
 
     def _normalise(self, features):
+        if self.normalization == "global":
+            return self.feature_norm(features.astype(jnp.float32))
         return (features.astype(jnp.float32) - self.feature_mean) / self.feature_std
 
     def output_lengths(self, lengths):

@@ -24,11 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from voxjax import audio
-from voxjax.data import manifest, segments
+from voxjax.data import manifest, segments, sources
 from voxjax.models import spectral_losses
 from voxjax.models.conv_decoder import ConvDecoder
 from voxjax.models.discriminators import Discriminators, gan_losses
-from voxjax.tasks.stt import ensure_corpus
 
 SYNTH_PAD_FRAMES = 100  # synthesize pads T up to a multiple of this: few shapes to compile
 
@@ -55,8 +54,7 @@ class ConvDecoderTask:
     @functools.cache
     def utterances(self, split: str) -> list[manifest.Utterance]:
         """Utterance records of one split (builds the synthetic corpus on first use)."""
-        ensure_corpus(self.config)
-        return manifest.load_manifest(self.config.data.dataset, self.config.data.root, split)
+        return sources.utterances(self.config.data, split, self.config.seed)
 
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
         """Infinite, checkpointable grain iterator of random (mel, wave) crops."""

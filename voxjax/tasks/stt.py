@@ -10,18 +10,14 @@ import numpy as np
 import optax
 
 from voxjax import audio, decoding, evaluation, text
-from voxjax.data import augment, manifest, pipeline
+from voxjax.data import augment, manifest, pipeline, sources
 from voxjax.models.language_model import LanguageModel
 from voxjax.models.text_prior import CharNGramPrior
 
 log = logging.getLogger(__name__)
 
 
-def ensure_corpus(config) -> None:
-    """Builds the synthetic corpus at ``config.data.root`` if the config asks for it."""
-    if config.data.dataset == "synth":
-        from voxjax.corpus import build_corpus
-        build_corpus(config.data.root, size=config.data.size, seed=config.seed)
+STATS_UTTERANCES = 256  # training utterances sampled for the global feature statistics
 
 
 class SpeechToText:
@@ -39,28 +35,49 @@ class SpeechToText:
     @functools.cache
     def utterances(self, split: str) -> list[manifest.Utterance]:
         """Utterance records of one split (builds the synthetic corpus on first use)."""
-        ensure_corpus(self.config)
-        return manifest.load_manifest(self.config.data.dataset, self.config.data.root, split)
+        return sources.utterances(self.config.data, split, self.config.seed)
+
+    @functools.cached_property
+    def _training_data(self) -> tuple[list[manifest.Utterance], np.ndarray]:
+        return sources.training_utterances(self.config.data, self.config.seed)
 
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
         """Infinite, checkpointable grain iterator over training batches."""
-        utts = self.utterances(self.config.data.train_split)
-        return pipeline.train_iterator(self.config, utts, process_index, process_count)
+        utts, rates = self._training_data
+        return pipeline.train_iterator(self.config, utts, process_index, process_count,
+                                       rates=rates)
 
     @property
     def prior(self) -> CharNGramPrior:
-        """Character n-gram text prior fitted on the training transcripts."""
+        """Character n-gram text prior fitted on the transcripts the config trains on."""
         if self._prior is None:
-            texts = [u.text for u in self.utterances(self.config.data.train_split)]
+            texts = [u.text for u in self._training_data[0]]
             self._prior = CharNGramPrior(order=self.config.decode.prior_order).fit(texts)
         return self._prior
 
     # ------------------------------------------------------------------ model
     def init(self, rng, batch):
-        """Initial parameters for a batch's shapes."""
+        """Initial parameters for a batch's shapes (with ``model.normalization='global'``, the
+        feature statistics of the training data, which the checkpoint then keeps)."""
         variables = self.model.init({"params": rng, "dropout": rng}, jnp.asarray(batch["features"]),
                                     jnp.asarray(batch["feature_lengths"]), train=False)
-        return variables["params"]
+        params = dict(variables["params"])
+        if self.model.normalization == "global":
+            mean, std = self.feature_statistics
+            params["feature_norm"] = {"mean": jnp.asarray(mean), "std": jnp.asarray(std)}
+        return params
+
+    @functools.cached_property
+    def feature_statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-bin log-mel mean and std over (up to) 256 training utterances, drawn with the
+        epoch's mixing rates from a generator seeded by ``config.seed``."""
+        utts, rates = self._training_data
+        rng = np.random.default_rng([int(self.config.seed) % 2**63, 11])
+        count = min(STATS_UTTERANCES, len(utts))
+        chosen = rng.choice(len(utts), size=count, replace=False, p=rates / rates.sum())
+        cache = pipeline.feature_cache_dir(self.config)
+        feats = np.concatenate([pipeline.featurize(utts[i], self.mel, cache) for i in chosen])
+        return feats.mean(0).astype(np.float32), np.maximum(feats.std(0), 1e-3).astype(np.float32)
 
     def loss(self, params, batch, rng, train: bool = True):
         """Per-character CTC loss averaged over utterances, and its metrics."""
@@ -96,8 +113,11 @@ class SpeechToText:
         return np.asarray(lp), np.asarray(lengths)
 
     # ------------------------------------------------------------------ evaluation
-    def transcribe_batch(self, params, batch, beam: bool) -> list[tuple[str, str | None]]:
-        """Greedy (and optionally beam + text prior) transcripts of the real rows of a batch."""
+    def transcribe_batch(self, params, batch, beam: bool, prior: CharNGramPrior | None = None
+                         ) -> list[tuple[str, str | None]]:
+        """Greedy (and optionally beam + text prior) transcripts of the real rows of a batch.
+
+        ``prior`` defaults to the task's own (fitted on its training transcripts)."""
         lp, lengths = self.log_probs(params, batch)
         d = self.config.decode
         out = []
@@ -106,19 +126,21 @@ class SpeechToText:
             beamed = None
             if beam:
                 ids = decoding.ctc_prefix_beam_search(
-                    lp[i], lengths[i], beam_size=d.beam_size, prior=self.prior,
+                    lp[i], lengths[i], beam_size=d.beam_size, prior=prior or self.prior,
                     prior_weight=d.prior_weight, length_bonus=d.length_bonus)
                 beamed = self.tokenizer.decode(ids)
             out.append((greedy, beamed))
         return out
 
     def evaluate(self, params, split: str, max_batches: int | None = None, beam: bool = False,
-                 details: list | None = None) -> dict[str, float]:
+                 details: list | None = None, utterances: list[manifest.Utterance] | None = None,
+                 prior: CharNGramPrior | None = None) -> dict[str, float]:
         """CER/WER on a split (greedy; beam + text prior too when ``beam``).
 
+        ``utterances`` replaces the split's (any dataset: see ``voxjax eval --dataset``);
         ``details``, when given, receives one dict per utterance (path, reference, hypotheses).
         """
-        utts = self.utterances(split)
+        utts = self.utterances(split) if utterances is None else utterances
         refs, greedy, beamed = [], [], []
         batches = pipeline.eval_batches(self.config, utts)
         try:
@@ -126,7 +148,7 @@ class SpeechToText:
                 if max_batches is not None and b >= max_batches:
                     break
                 rows = np.flatnonzero(batch["weights"] > 0)
-                for (g, bm), row in zip(self.transcribe_batch(params, batch, beam), rows):
+                for (g, bm), row in zip(self.transcribe_batch(params, batch, beam, prior), rows):
                     utt = utts[int(batch["index"][row])]
                     refs.append(text.normalize(utt.text))
                     greedy.append(g)

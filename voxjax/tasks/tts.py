@@ -21,10 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from voxjax import audio, text
-from voxjax.data import manifest, pipeline
+from voxjax.data import manifest, pipeline, sources
 from voxjax.models import acoustic_model
 from voxjax.models.acoustic_model import AcousticModel
-from voxjax.tasks.stt import ensure_corpus
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +51,7 @@ class TextToSpeech:
     @functools.cache
     def utterances(self, split: str) -> list[manifest.Utterance]:
         """Utterance records of one split (builds the synthetic corpus on first use)."""
-        ensure_corpus(self.config)
-        return manifest.load_manifest(self.config.data.dataset, self.config.data.root, split)
+        return sources.utterances(self.config.data, split, self.config.seed)
 
     @functools.cached_property
     def speakers(self) -> list[str]:

@@ -1,0 +1,151 @@
+"""Real-speech recipes: LibriSpeech-layout training with augmentation and global feature
+statistics, mixing with the built-in corpus, fine-tuning from another workdir, evaluating on any
+dataset, and the loaders on the real recordings of ``../shared/data`` when they exist."""
+import collections
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxjax import checkpoint, config as config_lib, inference, tasks, train
+from voxjax.data import manifest, sources
+from tests.test_cli import assert_one_line_error, run_cli
+
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))), "shared", "data")
+
+
+@pytest.fixture(scope="module")
+def libri_layout(tiny_corpus, tmp_path_factory):
+    """The tiny corpus re-packed as LibriSpeech: train/ (Opus) and dev/ (FLAC) subsets."""
+    root = tmp_path_factory.mktemp("libri")
+    rows = [json.loads(line) for line in open(os.path.join(tiny_corpus, "manifest.jsonl"))]
+    for n, row in enumerate(rows):
+        subset = "dev" if row["split"] in ("test", "test_unseen") else "train"
+        speaker, chapter = str(100 + n % 3), "7"
+        folder = root / subset / speaker / chapter
+        folder.mkdir(parents=True, exist_ok=True)
+        uid = f"{speaker}-{chapter}-{n:04d}"
+        wave, rate = sf.read(os.path.join(tiny_corpus, row["path"]), dtype="float32")
+        if subset == "train":
+            sf.write(str(folder / f"{uid}.opus"), wave, rate, format="OGG", subtype="OPUS")
+        else:
+            sf.write(str(folder / f"{uid}.flac"), wave, rate)
+        with open(folder / f"{speaker}-{chapter}.trans.txt", "a") as f:
+            f.write(f"{uid} {row['text'].upper()}\n")
+    return str(root)
+
+
+def _tiny(name, root, **overrides):
+    config = config_lib.load(name, "tiny")
+    config.data.root = root
+    config.data.cache_dir = os.path.join(root, ".cache")
+    return config_lib.override(config, overrides)
+
+
+def test_minilibri_recipe_keeps_its_feature_statistics_in_the_checkpoint(libri_layout, tmp_path):
+    config = _tiny("stt_minilibri", libri_layout, **{
+        "train.steps": 4, "train.eval_every": 4, "data.augment.noise_prob": 1.0,
+        "data.augment.reverb_prob": 0.5, "data.augment.telephone_prob": 0.5})
+    task = tasks.get(config)
+    mean, std = task.feature_statistics
+    assert mean.shape == std.shape == (config.data.n_mels,) and np.all(std > 0)
+    assert np.ptp(mean) > 1.0  # per-bin statistics, not one number
+    final = train.train_and_evaluate(config, str(tmp_path), task=task)
+    assert np.isfinite(final["train_loss"]) and final["utterances"] > 0
+    params = checkpoint.load_params(str(tmp_path))
+    # Trained for 4 steps at a non-zero rate, yet the statistics are exactly the data's.
+    np.testing.assert_array_equal(params["feature_norm"]["mean"], mean)
+    np.testing.assert_array_equal(params["feature_norm"]["std"], std)
+    assert not np.allclose(params["ctc_head"]["bias"], 0)  # the rest did train
+
+
+def test_mixed_recipe_trains_on_both_sources_and_fits_the_prior_on_both(libri_layout,
+                                                                          tiny_corpus):
+    config = _tiny("stt_minilibri_mixed", libri_layout, **{"data.synth_root": tiny_corpus,
+                                                            "data.randomize_voices": False,
+                                                            "data.synth_ratio": 0.25})
+    task = tasks.get(config)
+    utterances, rates = task._training_data
+    real = sum(u.path.startswith(libri_layout) for u in utterances)
+    synth = len(utterances) - real
+    assert real > 0 and synth > 0
+    # 25% synthetic: the corpus contributes a third of the real count per epoch.
+    assert np.sum(rates[real:]) == pytest.approx(real / 3)
+    # The text prior knows the synthetic transcripts as well as the real ones.
+    from voxjax.models.text_prior import CharNGramPrior
+    from voxjax.text import normalize
+    real_only = CharNGramPrior(order=config.decode.prior_order).fit(
+        [u.text for u in utterances[:real]])
+    synth_text = normalize(utterances[real].text)
+    assert task.prior.sentence_log_prob(synth_text) > real_only.sentence_log_prob(synth_text) + 5
+    with pytest.raises(ValueError, match="synth_ratio must be in"):
+        config.data.synth_ratio = 1.0
+        sources.training_utterances(config.data)
+
+
+def test_fine_tuning_starts_from_the_other_workdir(libri_layout, tiny_offline_workdir, tmp_path):
+    source = checkpoint.load_params(tiny_offline_workdir)
+    config = _tiny("stt_minilibri_finetune", libri_layout, init_from=tiny_offline_workdir,
+                   **{"train.steps": 2, "train.eval_every": 0, "optim.learning_rate": 0.0})
+    train.train_and_evaluate(config, str(tmp_path))
+    tuned = checkpoint.load_params(str(tmp_path))
+    # At learning rate 0 the run must hold exactly the parameters it started from.
+    jax.tree.map(np.testing.assert_array_equal, tuned, source)
+    config = _tiny("stt_minilibri", libri_layout, init_from=tiny_offline_workdir)
+    with pytest.raises(ValueError, match=r"init_from .*feature_norm.*the model configs must match"):
+        train.train_and_evaluate(config, str(tmp_path / "mismatch"))
+
+
+def test_eval_on_any_dataset_writes_the_split_json(capsys, libri_layout, tiny_offline_workdir):
+    code, out, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
+                                "librispeech", "--root", libri_layout, "--split", "dev",
+                                "--no-beam")
+    assert code == 0 and not errors
+    path = os.path.join(tiny_offline_workdir, "eval_librispeech_dev.json")
+    saved = json.load(open(path))
+    dev = manifest.load_manifest("librispeech", libri_layout, "dev")
+    assert saved["metrics"]["utterances"] == len(saved["utterances"]) == len(dev)
+    assert {u["path"] for u in saved["utterances"]} == {u.path for u in dev}
+    assert saved["utterances"][0]["reference"] == saved["utterances"][0]["reference"].lower()
+    code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
+                              "librispeech")
+    assert_one_line_error(code, errors, "--dataset and --root")
+    code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
+                              "ljspeech", "--root", libri_layout)
+    assert_one_line_error(code, errors, "no metadata.csv")
+
+
+# ----------------------------------------------------------------------------- the real data
+
+def _shared(name):
+    root = os.path.join(SHARED, name)
+    if not os.path.isdir(root):
+        pytest.skip(f"{root} not present on this machine")
+    return root
+
+
+def test_minilibrispeech_speaker_split():
+    root = _shared("minilibrispeech")
+    train_utts = manifest.load_manifest("librispeech", root, "train")
+    dev = manifest.load_manifest("librispeech", root, "dev")
+    assert (len(train_utts), len(dev)) == (1211, 158)
+    assert len({u.speaker for u in train_utts}) == 20 and len({u.speaker for u in dev}) == 4
+    assert not {u.speaker for u in train_utts} & {u.speaker for u in dev}
+    assert 4.0 < sum(u.duration for u in train_utts) / 3600 < 4.4
+    assert all(u.path.endswith(".opus") and u.text.isupper() for u in dev)
+
+
+def test_kathleen_holds_out_prompts_not_takes():
+    root = _shared("kathleen")
+    utterances = manifest.load_manifest("ljspeech", root, "all", heldout_prompts=100)
+    assert len(utterances) == 1620
+    prompts = collections.defaultdict(set)
+    for u in utterances:
+        prompts[manifest.prompt_of(os.path.splitext(os.path.basename(u.path))[0])].add(u.split)
+    assert len(prompts) == 1132 and all(len(s) == 1 for s in prompts.values())
+    held = collections.Counter(next(iter(s)) for s in prompts.values())
+    assert held["test"] == held["valid"] == 100

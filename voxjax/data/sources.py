@@ -1,0 +1,53 @@
+"""Which utterances a config trains and evaluates on: its dataset, optionally mixed with the
+built-in synthetic corpus at a fixed ratio.
+
+``config.data`` names one dataset (``dataset``, ``root``; ``synth`` builds the corpus on
+demand). ``synth_ratio`` > 0 adds the built-in corpus (``synth_root``, ``synth_size``) to the
+*training* data so that that share of every epoch's training utterances is synthetic; evaluation
+always uses the config's own dataset. Every task reads its utterances through this module.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from voxjax.data import manifest
+
+log = logging.getLogger(__name__)
+
+
+def ensure_corpus(root: str, size: int, seed: int, randomize_voices: bool = False) -> None:
+    """Builds (or finds cached) the built-in synthetic corpus at ``root``."""
+    from voxjax.corpus import build_corpus
+    kwargs = {"randomize_voices": True} if randomize_voices else {}
+    build_corpus(root, size=int(size), seed=int(seed), **kwargs)
+
+
+def utterances(data, split: str, seed: int = 0) -> list[manifest.Utterance]:
+    """Utterances of ``split`` of the config's dataset (building the synthetic corpus if asked)."""
+    if data.dataset == "synth":
+        ensure_corpus(data.root, data.size, seed, data.get("randomize_voices", False))
+    return manifest.load_manifest(data.dataset, data.root, split,
+                                  heldout_prompts=int(data.get("heldout_prompts", 0) or 0))
+
+
+def training_utterances(data, seed: int = 0) -> tuple[list[manifest.Utterance], np.ndarray]:
+    """The training utterances and how often an epoch uses each (see the module docstring).
+
+    With ``synth_ratio = r`` the corpus utterances share ``r / (1 - r)`` times the real count
+    per epoch, drawn afresh each epoch when the corpus is the larger.
+    """
+    own = utterances(data, data.train_split, seed)
+    ratio = float(data.get("synth_ratio", 0.0) or 0.0)
+    if ratio <= 0 or data.dataset == "synth":
+        return own, np.ones(len(own))
+    if ratio >= 1:
+        raise ValueError(f"data.synth_ratio must be in [0, 1), got {ratio}")
+    root = data.get("synth_root", "runs/corpus")
+    ensure_corpus(root, data.get("synth_size", 6000), seed, data.get("randomize_voices", False))
+    synth = manifest.load_manifest("synth", root, "train")
+    rate = ratio / (1 - ratio) * len(own) / len(synth)
+    log.info("training mix: %d %s utterances + %d corpus utterances at %.3g uses per epoch "
+             "(%.0f%% synthetic)", len(own), data.dataset, len(synth), rate, 100 * ratio)
+    return own + synth, np.concatenate([np.ones(len(own)), np.full(len(synth), rate)])
