@@ -20,6 +20,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.task = "decoder"
     config.seed = 0
+    config.init_from = ""  # a workdir whose parameters start this run (fine-tuning)
 
     config.data = data = ml_collections.ConfigDict()
     data.dataset = "synth"  # synth | ljspeech | librispeech | fsdd | manifest

@@ -18,6 +18,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.task = "tts"
     config.seed = 0
+    config.init_from = ""  # a workdir whose parameters start this run (fine-tuning)
 
     config.text = ml_collections.ConfigDict()
     config.text.tokens = "phonemes"  # phonemes (eSpeak IPA) | chars

@@ -1,4 +1,5 @@
 """Shared test set-up: small XLA compiles, repo root importable for configs/."""
+import json
 import os
 import sys
 
@@ -6,6 +7,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +52,24 @@ def tiny_tts_workdir(tiny_corpus, tmp_path_factory):
 def tiny_decoder_workdir(tiny_corpus, tmp_path_factory):
     """The conv decoder config, tiny, trained for a few steps."""
     return _train_tiny("decoder_synth", tiny_corpus, tmp_path_factory.mktemp("decoder"))
+
+
+@pytest.fixture(scope="session")
+def libri_layout(tiny_corpus, tmp_path_factory):
+    """The tiny corpus re-packed as LibriSpeech: train/ (Opus) and dev/ (FLAC) subsets."""
+    root = tmp_path_factory.mktemp("libri")
+    rows = [json.loads(line) for line in open(os.path.join(tiny_corpus, "manifest.jsonl"))]
+    for n, row in enumerate(rows):
+        subset = "dev" if row["split"] in ("test", "test_unseen") else "train"
+        speaker, chapter = str(100 + n % 3), "7"
+        folder = root / subset / speaker / chapter
+        folder.mkdir(parents=True, exist_ok=True)
+        uid = f"{speaker}-{chapter}-{n:04d}"
+        wave, rate = sf.read(os.path.join(tiny_corpus, row["path"]), dtype="float32")
+        if subset == "train":
+            sf.write(str(folder / f"{uid}.opus"), wave, rate, format="OGG", subtype="OPUS")
+        else:
+            sf.write(str(folder / f"{uid}.flac"), wave, rate)
+        with open(folder / f"{speaker}-{chapter}.trans.txt", "a") as f:
+            f.write(f"{uid} {row['text'].upper()}\n")
+    return str(root)

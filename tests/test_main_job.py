@@ -1,12 +1,17 @@
 """The README's main job, tiny: every artefact it promises is written and holds real figures."""
+import glob
 import json
 import os
 
 from voxjax import main_job
 
 
-def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, tmp_path):
-    report = main_job.run(str(tmp_path), tiny=True, corpus_dir=tiny_corpus)
+def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, libri_layout, tmp_path):
+    real_data = tmp_path / "real"  # a --real-data folder holding one human test set
+    real_data.mkdir()
+    os.symlink(libri_layout, real_data / "minilibrispeech")
+    report = main_job.run(str(tmp_path), tiny=True, corpus_dir=tiny_corpus,
+                          real_data=str(real_data))
     with open(os.path.join(tmp_path, "results.json")) as f:
         results = json.load(f)
     assert set(results["models"]) == set(main_job.EXPERIMENTS)
@@ -14,6 +19,12 @@ def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, tmp_path):
         for split in main_job.EVAL_SPLITS if name in main_job.STT_EXPERIMENTS else ():
             assert entry[split]["utterances"] > 0 and 0 <= entry[split]["cer"] <= 5
             assert "cer_beam" in entry[split]
+        if name in main_job.STT_EXPERIMENTS:  # judged on every dev utterance of the human set
+            human = entry["human"]["minilibrispeech"]
+            assert human["split"] == "dev" and human["dataset"] == "librispeech"
+            dev = json.load(open(os.path.join(tmp_path, name, "eval_librispeech_dev.json")))
+            assert human["utterances"] == len(dev["utterances"]) == len(
+                glob.glob(os.path.join(libri_layout, "dev", "*", "*", "*.flac")))
         assert os.path.getsize(entry["loss_plot"]) > 1000
     stream = results["streaming"]
     assert stream["rtf"] > 0 and stream["p95_ms"] >= stream["median_ms"] > 0
@@ -31,3 +42,4 @@ def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, tmp_path):
         assert os.path.getsize(os.path.join(tmp_path, "plots", f"tts_{name}.png")) > 1000
     text = open(report).read()
     assert "test_unseen" in text and "RTF" in text and "decoder_copy" in text
+    assert "human speech" in text and "minilibrispeech dev" in text

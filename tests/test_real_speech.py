@@ -8,7 +8,6 @@ import os
 import jax
 import numpy as np
 import pytest
-import soundfile as sf
 
 from voxjax import checkpoint, config as config_lib, inference, tasks, train
 from voxjax.data import manifest, sources
@@ -16,27 +15,6 @@ from tests.test_cli import assert_one_line_error, run_cli
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))), "shared", "data")
-
-
-@pytest.fixture(scope="module")
-def libri_layout(tiny_corpus, tmp_path_factory):
-    """The tiny corpus re-packed as LibriSpeech: train/ (Opus) and dev/ (FLAC) subsets."""
-    root = tmp_path_factory.mktemp("libri")
-    rows = [json.loads(line) for line in open(os.path.join(tiny_corpus, "manifest.jsonl"))]
-    for n, row in enumerate(rows):
-        subset = "dev" if row["split"] in ("test", "test_unseen") else "train"
-        speaker, chapter = str(100 + n % 3), "7"
-        folder = root / subset / speaker / chapter
-        folder.mkdir(parents=True, exist_ok=True)
-        uid = f"{speaker}-{chapter}-{n:04d}"
-        wave, rate = sf.read(os.path.join(tiny_corpus, row["path"]), dtype="float32")
-        if subset == "train":
-            sf.write(str(folder / f"{uid}.opus"), wave, rate, format="OGG", subtype="OPUS")
-        else:
-            sf.write(str(folder / f"{uid}.flac"), wave, rate)
-        with open(folder / f"{speaker}-{chapter}.trans.txt", "a") as f:
-            f.write(f"{uid} {row['text'].upper()}\n")
-    return str(root)
 
 
 def _tiny(name, root, **overrides):
@@ -149,3 +127,11 @@ def test_kathleen_holds_out_prompts_not_takes():
     assert len(prompts) == 1132 and all(len(s) == 1 for s in prompts.values())
     held = collections.Counter(next(iter(s)) for s in prompts.values())
     assert held["test"] == held["valid"] == 100
+
+
+def test_main_job_refuses_a_real_data_folder_without_test_sets(capsys, tmp_path):
+    (tmp_path / "data" / "something_else").mkdir(parents=True)
+    code, _, errors = run_cli(capsys, "main", "--workdir", str(tmp_path / "w"), "--real-data",
+                              str(tmp_path / "data"))
+    assert_one_line_error(code, errors, "holds none of the human test sets")
+    assert not (tmp_path / "w").exists()  # refused before anything was trained or written

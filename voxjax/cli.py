@@ -158,7 +158,7 @@ def cmd_synthesize(args) -> int:
 def cmd_main(args) -> int:
     """The README's main job: corpus, training, evaluation, streaming demo, report."""
     from voxjax import main_job
-    report = main_job.run(args.workdir, tiny=args.tiny)
+    report = main_job.run(args.workdir, tiny=args.tiny, real_data=args.real_data)
     print(f"report: {report}")
     return 0
 
@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("main", help="the main job: corpus, train, evaluate, report")
     p.add_argument("--workdir", default="runs/main")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (a smoke run in minutes)")
+    p.add_argument("--real-data", metavar="DIR",
+                   help="also judge the STT models zero-shot on the human test sets in DIR "
+                        "(minilibrispeech/, ljspeech32/, fsdd/, e.g. ../shared/data)")
     return parser
 
 

@@ -6,7 +6,11 @@ import os
 
 import ml_collections
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(REPO, "configs")
+# Real recordings shared beside the repository (Mini LibriSpeech, Kathleen, FSDD, LJSpeech-32);
+# the project never needs them, recipes that train on them point here by default.
+SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
 
 
 def load(name_or_path: str, arg: str | None = None) -> ml_collections.ConfigDict:

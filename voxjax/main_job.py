@@ -6,6 +6,9 @@ Everything it writes lands in one workdir:
                                  training workdirs (checkpoints, metrics.jsonl, TensorBoard)
     report.md, results.json      the figures below, with the command that made them
     plots/*.png, transcripts/*.txt, audio/*.wav
+
+With ``real_data`` (``voxjax main --real-data ../shared/data``) the STT models are also judged
+zero-shot on the human test sets found there (``voxjax.data.sources.HUMAN_TEST_SETS``).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import time
 import numpy as np
 
 from voxjax import audio, config as config_lib, evaluation, inference, train
+from voxjax.data import sources
 
 class Preempted(RuntimeError):
     """Training stopped on SIGTERM; its checkpoint is saved and the same command resumes it."""
@@ -70,9 +74,15 @@ def _stream_demo(workdir: str, split_paths: list[str], chunk_ms: int, out_path: 
             **evaluation.latency_summary(warm)}
 
 
-def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None) -> str:
-    """Runs the whole job and returns the path of ``report.md`` (corpus in ``workdir/corpus``)."""
+def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
+        real_data: str | None = None) -> str:
+    """Runs the whole job and returns the path of ``report.md`` (corpus in ``workdir/corpus``).
+
+    ``real_data``: a folder of human recordings (see the module docstring) to judge the STT
+    models on as well; the job fails before training if it holds no known test set.
+    """
     arg = "tiny" if tiny else None
+    human_sets = sources.human_test_sets(real_data) if real_data else []
     for sub in ("plots", "transcripts"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     corpus_dir = corpus_dir or os.path.join(workdir, "corpus")
@@ -96,6 +106,9 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None) -> str:
             # Decode settings follow the config file, also for a workdir trained before a retune.
             entry[split] = inference.evaluate_workdir(run_dir, split, beam=True,
                                                       decode=config.decode.to_dict())
+        entry["human"] = {folder: inference.evaluate_workdir(
+            run_dir, split, beam=True, decode=config.decode.to_dict(), dataset=dataset, root=root)
+            for dataset, folder, split, root in human_sets}
     stream_dir = os.path.join(workdir, "stt_synth_streaming")
     with open(os.path.join(stream_dir, "eval_test.json")) as f:
         test_paths = [u["path"] for u in json.load(f)["utterances"][:8]]
@@ -104,7 +117,7 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None) -> str:
     results["synthesis"] = _synthesis(workdir, limit=4 if tiny else 100)
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    return _write_report(workdir, results)
+    return _write_report(workdir, results, real_data)
 
 
 def _synthesis(workdir: str, limit: int) -> dict:
@@ -149,7 +162,19 @@ def _synthesis(workdir: str, limit: int) -> dict:
     return {"judged": judged, "demos": demos}
 
 
-def _write_report(workdir: str, results: dict) -> str:
+def _human_speech_report(results: dict, real_data: str | None) -> list[str]:
+    rows = [{"model": name, "test set": f"{folder} {m['split']}", "CER beam+prior": m["cer_beam"],
+             "WER beam+prior": m["wer_beam"], "CER greedy": m["cer"],
+             "utterances": int(m["utterances"])}
+            for name, entry in results["models"].items()
+            for folder, m in entry.get("human", {}).items()]
+    if not rows:
+        return []
+    return ["## Speech to text on human speech (zero-shot: trained on the built-in corpus only; "
+            f"`--real-data {real_data}`)", "", evaluation.markdown_table(rows, list(rows[0])), ""]
+
+
+def _write_report(workdir: str, results: dict, real_data: str | None = None) -> str:
     rows = []
     for name, entry in results["models"].items():
         for split in EVAL_SPLITS if name in STT_EXPERIMENTS else ():
@@ -162,10 +187,12 @@ def _write_report(workdir: str, results: dict) -> str:
     lines = [
         "# voxjax main job report", "",
         f"Date {results['date']}, {results['cpus']} CPUs ({results['machine']}), "
-        f"tiny={results['tiny']}. Command: `voxjax main --workdir {workdir}`"
-        + (" --tiny" if results["tiny"] else "") + ".", "",
+        f"tiny={results['tiny']}. Command: `voxjax main --workdir {workdir}"
+        + (" --tiny" if results["tiny"] else "")
+        + (f" --real-data {real_data}" if real_data else "") + "`.", "",
         "## Speech to text (CER/WER on held-out sentences; test_unseen also has unseen voices)", "",
         evaluation.markdown_table(rows, list(rows[0])), "",
+        *_human_speech_report(results, real_data),
         "## Streaming transcription (streaming model, measured chunk by chunk after warm-up)", "",
         f"chunk {s['chunk_ms']} ms: RTF {s['rtf']:.4f}, chunk latency median "
         f"{s['median_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms. Transcripts: "

@@ -9,6 +9,7 @@ always uses the config's own dataset. Every task reads its utterances through th
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -51,3 +52,24 @@ def training_utterances(data, seed: int = 0) -> tuple[list[manifest.Utterance], 
     log.info("training mix: %d %s utterances + %d corpus utterances at %.3g uses per epoch "
              "(%.0f%% synthetic)", len(own), data.dataset, len(synth), rate, 100 * ratio)
     return own + synth, np.concatenate([np.ones(len(own)), np.full(len(synth), rate)])
+
+
+# Held-out human speech every STT model is judged on, as (dataset, folder, split) under one
+# data folder (``../shared/data`` beside the repository): unseen Mini LibriSpeech speakers,
+# LJSpeech's reader and the FSDD test speakers.
+HUMAN_TEST_SETS = (("librispeech", "minilibrispeech", "dev"), ("ljspeech", "ljspeech32", "all"),
+                   ("fsdd", "fsdd", "test"))
+
+
+def human_test_sets(data_dir: str) -> list[tuple[str, str, str, str]]:
+    """``(dataset, folder, split, root)`` of each :data:`HUMAN_TEST_SETS` entry in ``data_dir``.
+
+    Raises ``FileNotFoundError`` when ``data_dir`` holds none of them.
+    """
+    present = [(dataset, folder, split, os.path.join(data_dir, folder))
+               for dataset, folder, split in HUMAN_TEST_SETS
+               if os.path.isdir(os.path.join(data_dir, folder))]
+    if not present:
+        raise FileNotFoundError(f"{data_dir} holds none of the human test sets "
+                                f"({', '.join(f for _, f, _ in HUMAN_TEST_SETS)})")
+    return present
