@@ -8,9 +8,10 @@ Tiny:     voxjax train --config configs/stt_minilibri.py:tiny --workdir /tmp/t \
               --config.data.root=DIR_WITH_A_LIBRISPEECH_LAYOUT
 Data:     ``../shared/data/minilibrispeech`` beside the repository by default (any LibriSpeech
           layout with ``train*``/``dev*`` subsets works: ``--config.data.root=DIR``).
-Result (measured 2026-12-02 on a 2-core AMD EPYC CPU that runs this model about 3x slower than
+Result (measured 2026-12-02 on a 2-core AMD EPYC CPU that runs this model at least 2.4x slower than
           the 2026-11-25 machine of stt_synth's figures: one gradient step of stt_synth's
-          model on 32 x 450 frames took 1.74 s here vs 0.59 s per whole training step there):
+          model on 32 x 450 frames took 1.43 s here (`python benchmarks/train_step.py`) vs
+          0.59 s per whole training step there):
           the command above took 1,827 s (30.5 min) for 900 steps of 8 utterances (two passes
           over the speed-perturbed items); on ``dev`` (158 utterances, 4 unseen speakers)
           greedy CER 49.2%, WER 94.0%; beam + text prior (decode weights tuned on the synthetic

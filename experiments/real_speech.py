@@ -27,7 +27,7 @@ from voxjax.data import sources
 
 WAVE_AUGMENT = {"data.augment.reverb_prob": 0.3, "data.augment.noise_prob": 0.5,
                 "data.augment.telephone_prob": 0.1, "data.augment.gain_prob": 0.5}
-# stt_synth's 2,000 steps of 32 took 20 minutes on the machine it was tuned on and about three
+# stt_synth's 2,000 steps of 32 took 20 minutes on the machine it was tuned on and at least 2.4
 # times that on a slower 2-core CPU (2026-12-02); every run here keeps to a 30-minute budget
 # there, so the synthetic recipes take 1,500 steps of 16 (37% of the utterances).
 SYNTH_BUDGET = {"data.batch_size": 16, "train.steps": 1500}
