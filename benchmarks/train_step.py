@@ -82,8 +82,9 @@ def main() -> None:
         batch, frames = (int(n) for n in shape.split("x"))
         for name, change in VARIANTS.items():
             result = time_gradient({**base, **change}, batch, frames, args.repeats)
+            audio_seconds = batch * frames / 100  # 10 ms frames
             rows.append({"batch": batch, "frames": frames, "model": name, **result,
-                         "ms_per_utterance_second": 1000 * result["grad_s"] / (batch * frames / 100)})
+                         "ms_per_utterance_second": 1000 * result["grad_s"] / audio_seconds})
             print(evaluation.markdown_table(rows[-1:], list(rows[-1])), flush=True)
     print(evaluation.markdown_table(rows, list(rows[0])))
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)

@@ -10,10 +10,11 @@ the recipe's own text prior), plus training wall time. Each plain recipe is its 
 shipped: SpecAugment everywhere, and speed perturbation (0.9/1.0/1.1, as Kaldi does) wherever
 Mini LibriSpeech is trained on. ``_aug`` adds waveform augmentation: reverberation, noise
 (coloured and babble), telephone band and gain, plus speed perturbation and per-utterance
-eSpeak voice randomisation for the built-in corpus. Runs resume if interrupted; finished evaluations are reused. The table and
-a plot go to ``--out`` (markdown) and ``<workdir>/real_speech.json``; the report lists every
-recipe that has finished in ``--workdir`` (so ``--only`` runs add up), and names the others as
-not yet run.
+eSpeak voice randomisation for the built-in corpus. Runs resume if interrupted; finished
+evaluations are reused. The table and a plot go to ``--out`` (markdown) and
+``<workdir>/real_speech.json``; the report lists every recipe that has finished in
+``--workdir`` (so ``--only`` runs add up), names the others as not yet run, and keeps the
+hand-written section that starts with ``## What it shows``.
 """
 from __future__ import annotations
 

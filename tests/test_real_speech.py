@@ -135,3 +135,27 @@ def test_main_job_refuses_a_real_data_folder_without_test_sets(capsys, tmp_path)
                               str(tmp_path / "data"))
     assert_one_line_error(code, errors, "holds none of the human test sets")
     assert not (tmp_path / "w").exists()  # refused before anything was trained or written
+
+
+def test_real_speech_report_adds_up_runs_and_keeps_its_reading(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("real_speech", os.path.join(
+        config_lib.REPO, "experiments", "real_speech.py"))
+    real_speech = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real_speech)
+    for name, cer in (("finetune", 0.4), ("synthetic_only", 0.7)):  # finished out of grid order
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "real_speech_row.json").write_text(json.dumps(
+            {"recipe": name, "seconds": 1.0, "steps": 2, "minilibrispeech CER": cer,
+             "minilibrispeech WER": 1.0}))
+    rows = real_speech.finished_rows(str(tmp_path))
+    assert [r["recipe"] for r in rows] == ["synthetic_only", "finetune"]
+    out = tmp_path / "experiments.md"
+    out.write_text("old table\n\n## What it shows\n\nA reading written by hand.\n")
+    real_speech.write_report(rows, str(out), str(tmp_path / "plot.png"))
+    text = out.read_text()
+    assert "old table" not in text and text.endswith("A reading written by hand.\n")
+    assert "| synthetic_only | 1 | 2 | 0.7 | 1 |" in text.replace(".0 |", " |")
+    missing = text.split("Not yet run: ")[1].split(".")[0].split(", ")
+    assert set(missing) == set(real_speech.GRID) - {"synthetic_only", "finetune"}
+    assert (tmp_path / "plot.png").stat().st_size > 1000
