@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from voxjax import checkpoint, config as config_lib, inference, tasks, train
+from voxjax import audio, checkpoint, config as config_lib, inference, tasks, train
 from voxjax.data import manifest, sources
 from tests.test_cli import assert_one_line_error, run_cli
 
@@ -76,6 +76,30 @@ def test_fine_tuning_starts_from_the_other_workdir(libri_layout, tiny_offline_wo
     config = _tiny("stt_minilibri", libri_layout, init_from=tiny_offline_workdir)
     with pytest.raises(ValueError, match=r"init_from .*feature_norm.*the model configs must match"):
         train.train_and_evaluate(config, str(tmp_path / "mismatch"))
+
+
+def test_streaming_minilibri_recipe_streams_what_it_evaluates(libri_layout, tmp_path):
+    # The first causal recipe with data statistics in the checkpoint: chunk-by-chunk decoding
+    # must see the same normalised features as the evaluation's whole-utterance forward pass.
+    config = _tiny("stt_minilibri_streaming", libri_layout,
+                   **{"train.steps": 3, "train.eval_every": 0})
+    train.train_and_evaluate(config, str(tmp_path))
+    params = checkpoint.load_params(str(tmp_path))
+    assert np.ptp(np.asarray(params["feature_norm"]["mean"])) > 1.0
+    offline = inference.Transcriber(str(tmp_path), beam=False)
+    streamer = inference.Transcriber(str(tmp_path), stream=True, chunk_ms=80).streamer
+    path = manifest.load_manifest("librispeech", libri_layout, "dev")[0].path
+    wave = np.asarray(audio.load_audio(path, offline.mel.sample_rate))
+    feats = audio.log_mel(wave, offline.mel)
+    lp, lengths = offline.task.log_probs(params, {
+        "features": feats[None], "feature_lengths": np.array([len(feats)], np.int32)})
+    session = streamer.session()
+    for start in range(0, len(wave), 1000):  # blocks unrelated to the 80 ms chunk
+        session.feed(wave[start:start + 1000])
+    session.finish()
+    whole = np.asarray(lp[0, :int(lengths[0])])
+    assert session.log_probs.shape == whole.shape
+    np.testing.assert_allclose(session.log_probs, whole, atol=2e-3)
 
 
 def test_eval_on_any_dataset_writes_the_split_json(capsys, libri_layout, tiny_offline_workdir):

@@ -42,6 +42,11 @@ def _losses(workdir):
     return {r["step"]: r["loss"] for r in _rows(workdir)}
 
 
+# Generous: a loaded 2-core machine can take minutes to start JAX; the tests check behaviour,
+# not speed.
+SUBPROCESS_TIMEOUT = 600.0
+
+
 def _toy_process(workdir, overrides, devices=1):
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO,
                XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
@@ -50,7 +55,7 @@ def _toy_process(workdir, overrides, devices=1):
                             text=True)
 
 
-def _wait_for_step(workdir, step, proc, timeout=60.0):
+def _wait_for_step(workdir, step, proc, timeout=SUBPROCESS_TIMEOUT):
     deadline = time.time() + timeout
     while time.time() < deadline:
         assert proc.poll() is None, "toy run ended before it was interrupted:\n" + proc.stdout.read()
@@ -100,7 +105,7 @@ def test_one_vs_eight_devices_same_params(tmp_path):
     overrides = {"train.steps": 4, "train.eval_every": 0, "data.batch_size": 16}
     _run(tmp_path / "one", **overrides)
     proc = _toy_process(tmp_path / "eight", overrides, devices=8)
-    out, _ = proc.communicate(timeout=120)
+    out, _ = proc.communicate(timeout=SUBPROCESS_TIMEOUT)
     assert proc.returncode == 0, out
     one = checkpoint.load_params(str(tmp_path / "one"))
     eight = checkpoint.load_params(str(tmp_path / "eight"))  # saved from an 8-device mesh
@@ -128,7 +133,7 @@ def test_two_processes_match_one(tmp_path):
                  "parallel.num_processes": 2, "parallel.coordinator": f"127.0.0.1:{port}"}
     procs = [_toy_process(tmp_path / "multi", dict(overrides, **{"parallel.process_id": i}),
                           devices=4) for i in range(2)]
-    outs = [p.communicate(timeout=120)[0] for p in procs]
+    outs = [p.communicate(timeout=SUBPROCESS_TIMEOUT)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert sorted(os.listdir(checkpoint.checkpoint_dir(str(tmp_path / "multi")) + "/3/data_iter")
                   )[-2:] == ["process_0-of-2.json", "process_1-of-2.json"]
@@ -154,7 +159,7 @@ def test_sigkill_then_restart_resumes_identically(tmp_path):
     killed_at = max(_losses(work))
 
     proc = _toy_process(work, overrides)
-    out, _ = proc.communicate(timeout=120)
+    out, _ = proc.communicate(timeout=SUBPROCESS_TIMEOUT)
     assert proc.returncode == 0, out
     steps = [r["step"] for r in _rows(work)]
     restart = next(i for i in range(1, len(steps)) if steps[i] <= steps[i - 1])
@@ -193,7 +198,7 @@ def test_sigterm_saves_current_step_and_exits_cleanly(tmp_path):
                                    "train.eval_every": 0, "toy.delay": 0.03})
     _wait_for_step(tmp_path, 4, proc)
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=SUBPROCESS_TIMEOUT)
     assert proc.returncode == 0, out
     result = json.loads(out.split("RESULT ", 1)[1])
     last = max(_losses(tmp_path))
