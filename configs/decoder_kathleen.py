@@ -6,8 +6,8 @@ Command:  voxjax train --config configs/decoder_kathleen.py --workdir runs/decod
           voxjax eval --workdir runs/tts_kathleen --decoder runs/decoder_kathleen \
               --judge runs/real_speech/finetune --split test --limit 40
 Result (measured 2026-12-02, the machine of configs/stt_minilibri.py's result): 2,300 steps of
-          16 from scratch in 1,889 s (a niced test run shared the CPU throughout; 5,000 steps
-          would take ~60 min here), valid mel L1 0.49. Copy synthesis of the first 40 `test`
+          16 from scratch in 1,889 s (a niced test run shared the CPU throughout; at the 1.2
+          steps/s measured, decoder_synth's 5,000 steps would take ~70 min), valid mel L1 0.49. Copy synthesis of the first 40 `test`
           takes, judged by the fine-tuned real-speech STT model (its CER on her recordings is
           39.7%): ratio 0.99 beam + prior, 1.02 greedy; by pocketsphinx (9.2% on her recordings):
           9.9%, ratio 1.08; MCD 1.18 dB. Griffin-Lim on the same mels: ratio 1.26 / 1.84, MCD 2.90.

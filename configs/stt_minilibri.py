@@ -24,6 +24,7 @@ import ml_collections
 
 from voxjax import config as config_lib
 
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """Mini LibriSpeech recipe; ``arg='tiny'`` shrinks model and steps for tests."""
     config = config_lib.load("stt_synth", arg)

@@ -23,6 +23,7 @@ import ml_collections
 
 from voxjax import config as config_lib
 
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """tts_synth on the Kathleen recordings (LJSpeech layout, prompt-level held-out splits)."""
     config = config_lib.load("tts_synth", arg)
