@@ -5,7 +5,12 @@ setup(
     name="voxjax",
     version="0.1.0",
     description="JAX/Flax research codebase for streaming speech-to-text and text-to-speech.",
-    packages=find_packages(include=["voxjax", "voxjax.*"]),
+    # configs/*.py ship inside the wheel as the package ``voxjax.configs`` (no __init__.py:
+    # setuptools copies the modules of a listed package), so ``pip install .`` finds named
+    # configs without the checkout (``voxjax.config.load``); the checkout keeps configs/ at the
+    # top, where the README and commands name them.
+    packages=find_packages(include=["voxjax", "voxjax.*"]) + ["voxjax.configs"],
+    package_dir={"voxjax.configs": "configs"},
     python_requires=">=3.11",
     install_requires=[
         "jax>=0.8.0",
@@ -28,7 +33,7 @@ setup(
         "num2words>=0.5.13",
     ],
     extras_require={
-        "dev": ["pytest>=8.0"],
+        "dev": ["pytest>=8.0", "wheel>=0.40"],  # wheel: the packaging test builds one
         "eval": ["pocketsphinx>=5.0.3"],
     },
     entry_points={"console_scripts": ["voxjax=voxjax.cli:main"]},

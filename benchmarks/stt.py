@@ -95,10 +95,10 @@ def chunk_stream(wave: np.ndarray, size: int) -> list:
     return [jax.device_put(c[None]) for c in padded.reshape(n, size)]
 
 
-def bench_streaming(streamer: StreamingTranscriber, waves, duration: float) -> dict:
-    """Per-chunk latency of the jitted step (batch 1, block_until_ready), and session-path RTF."""
+def bench_step(streamer: StreamingTranscriber, waves) -> dict:
+    """Per-chunk latency of the jitted step alone (batch 1, block_until_ready), after warm-up."""
     params = streamer.params
-    state = streamer.init_state(1)
+    state = streamer.init_state(params, 1)
     probe = jax.device_put(np.zeros((1, streamer.chunk_samples), np.float32))
     warmup = []  # carry the state: a committed state (e.g. with checkpoint params) can recompile
     for _ in range(4):
@@ -108,24 +108,37 @@ def bench_streaming(streamer: StreamingTranscriber, waves, duration: float) -> d
         warmup.append(time.perf_counter() - t0)
     times = []
     for w in waves:  # one stream per utterance, from the zero state
-        state = streamer.init_state(1)
+        state = streamer.init_state(params, 1)
         for chunk in chunk_stream(w, streamer.chunk_samples):
             t0 = time.perf_counter()
             state, out = streamer.step(params, state, chunk)
             jax.block_until_ready((state, out))
             times.append(time.perf_counter() - t0)
     lat = evaluation.latency_summary(times)
-    hyps = []
-    with evaluation.Stopwatch() as session_time:
+    return {"chunks": len(times), **lat, "seconds": float(np.sum(times)),
+            "compile_s": max(0.0, sum(warmup) - len(warmup) * lat["median_ms"] / 1e3),
+            "warmup_ms": [1e3 * t for t in warmup]}
+
+
+def bench_session(streamer: StreamingTranscriber, waves) -> dict:
+    """The live path, ``session().feed`` one chunk at a time + ``finish``: step, host copy and
+    the frame-synchronous decoder; per-chunk p50/p95 and total seconds (after a warm-up pass)."""
+    def run_all():
+        times, hyps = [], []
         for w in waves:
             session = streamer.session()
             for start in range(0, len(w), streamer.chunk_samples):
+                t0 = time.perf_counter()
                 session.feed(w[start:start + streamer.chunk_samples])
+                times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
             hyps.append(session.finish())
-    return {"chunks": len(times), **lat, "rtf": float(np.sum(times) / duration),
-            "compile_s": max(0.0, sum(warmup) - len(warmup) * lat["median_ms"] / 1e3),
-            "warmup_ms": [1e3 * t for t in warmup],
-            "session_rtf": session_time.seconds / duration, "hypotheses": hyps}
+            times.append(time.perf_counter() - t0)
+        return times, hyps
+    run_all()
+    times, hyps = run_all()
+    return {"chunks": len(times), **evaluation.latency_summary(times),
+            "seconds": float(np.sum(times)), "hypotheses": hyps}
 
 
 def bench_pocketsphinx(waves, refs, duration: float) -> dict:
@@ -182,43 +195,61 @@ def run(args) -> dict:
                  "rtf": float(steady.sum() / duration), "compile_s": compile_s,
                  "cer": cer(greedy, o_trained), "notes": f"greedy; {len(waves)} utts, exact shapes"})
 
-    # 2. streaming model, offline path: transcribe_offline = lax.scan over the step
-    chunk0 = int(s_task.config.model.get("chunk_ms", args.chunk_ms[0]))
-    scan = StreamingTranscriber(s_task.model, s_params, mel, chunk_ms=chunk0)
-    steady, compile_s, outs = time_per_utterance(scan.transcribe_offline, waves, args.repeats)
-    rows.append({"system": "streaming model, offline (scan)", "weights": weights[s_trained],
-                 "chunk_ms": chunk0, "rtf": float(steady.sum() / duration), "compile_s": compile_s,
-                 "cer": cer([o.text for o in outs], s_trained), "notes": "greedy"})
-
-    # 3. streaming: per-chunk step latency and the Python session path
-    for chunk_ms in args.chunk_ms:
-        res = bench_streaming(StreamingTranscriber(s_task.model, s_params, mel, chunk_ms=chunk_ms),
-                              waves, duration)
-        details[f"stream_{chunk_ms}ms"] = {k: v for k, v in res.items() if k != "hypotheses"}
-        rows.append({"system": "streaming step (jit, batch 1)", "weights": weights[s_trained],
-                     "chunk_ms": chunk_ms, "rtf": res["rtf"], "median_ms": res["median_ms"],
-                     "p95_ms": res["p95_ms"], "compile_s": res["compile_s"],
-                     "notes": f"{res['chunks']} chunks"})
-        rows.append({"system": "streaming session().feed (host incl.)", "weights": weights[s_trained],
-                     "chunk_ms": chunk_ms, "rtf": res["session_rtf"],
-                     "cer": cer(res["hypotheses"], s_trained), "notes": "greedy"})
-
-    # 4. beam search + text prior (numpy) on the offline model's posteriors
+    # The decoding settings of the configs (beam size, prior weight, length bonus), with a
+    # text prior fitted on generated sentences that are not in the test set.
     test_set = set(refs)
     prior_text = [s for s in generate_sentences(args.prior_sentences, seed=0)
                   if text.normalize(s) not in test_set]
-    d = o_task.config.decode
-    prior = CharNGramPrior(order=d.prior_order).fit(prior_text)
+    d = o_task.inference
+    prior = CharNGramPrior(order=d["prior_order"]).fit(prior_text)
+    decoders = {"greedy": ({**s_task.inference, "greedy": True}, None),
+                "beam": ({**s_task.inference, "greedy": False}, prior)}
+
+    # 2. streaming model, offline path: its step under lax.scan (contract.scan_offline), then the
+    #    same frame-synchronous decoder fed every frame at once
+    chunk0 = s_task.inference["chunk_ms"]
+    offline_rtf = {}
+    for name, (settings, p) in decoders.items():
+        scan = StreamingTranscriber(s_task.model, s_params, mel, chunk0, settings=settings, prior=p)
+        steady, compile_s, outs = time_per_utterance(scan.transcribe_offline, waves, args.repeats)
+        offline_rtf[name] = float(steady.sum() / duration)
+        rows.append({"system": f"streaming model, offline (scan), {name}",
+                     "weights": weights[s_trained], "chunk_ms": chunk0, "rtf": offline_rtf[name],
+                     "compile_s": compile_s, "cer": cer([o.text for o in outs], s_trained),
+                     "notes": "scan_offline of the step"})
+
+    # 3. streaming: per-chunk step latency, and the live session path with either decoder
+    for chunk_ms in args.chunk_ms:
+        step = bench_step(StreamingTranscriber(s_task.model, s_params, mel, chunk_ms), waves)
+        details[f"step_{chunk_ms}ms"] = step
+        rows.append({"system": "streaming step (jit, batch 1)", "weights": weights[s_trained],
+                     "chunk_ms": chunk_ms, "rtf": step["seconds"] / duration,
+                     "median_ms": step["median_ms"], "p95_ms": step["p95_ms"],
+                     "compile_s": step["compile_s"], "notes": f"{step['chunks']} chunks"})
+        for name, (settings, p) in decoders.items():
+            res = bench_session(StreamingTranscriber(s_task.model, s_params, mel, chunk_ms,
+                                                     settings=settings, prior=p), waves)
+            res["rtf"] = res["seconds"] / duration
+            res["vs_offline"] = res["rtf"] / offline_rtf[name]
+            details[f"session_{name}_{chunk_ms}ms"] = {k: v for k, v in res.items()
+                                                       if k != "hypotheses"}
+            rows.append({"system": f"streaming session().feed, {name}",
+                         "weights": weights[s_trained], "chunk_ms": chunk_ms, "rtf": res["rtf"],
+                         "median_ms": res["median_ms"], "p95_ms": res["p95_ms"],
+                         "cer": cer(res["hypotheses"], s_trained),
+                         "notes": f"{res['vs_offline']:.2f}x offline scan ({chunk0} ms)"})
+
+    # 4. beam search + text prior (numpy) on the offline model's posteriors
+    beam_settings = {**d, "greedy": False}
 
     def beam(item):
         lp, n = item
-        return o_task.tokenizer.decode(decoding.ctc_prefix_beam_search(
-            lp[0], n[0], beam_size=d.beam_size, prior=prior, prior_weight=d.prior_weight,
-            length_bonus=d.length_bonus))
+        return o_task.tokenizer.decode(decoding.decode(lp[0], n[0], beam_settings, prior))
     steady, _, beamed = time_per_utterance(beam, [offline(w) for w in waves], args.repeats)
     rows.append({"system": "beam search + text prior (numpy)", "weights": weights[o_trained],
                  "rtf": float(steady.sum() / duration), "cer": cer(beamed, o_trained),
-                 "notes": f"beam {d.beam_size}, {d.prior_order}-gram on {len(prior_text)} sentences"
+                 "notes": f"beam {d['beam_size']}, {d['prior_order']}-gram on "
+                          f"{len(prior_text)} sentences"
                           + ("" if o_trained else "; untrained posteriors, cost differs from trained")})
 
     # 5. pocketsphinx baseline

@@ -239,6 +239,8 @@ def run(args) -> dict:
 
     setup_s = time.perf_counter() - setup_start
     rows, details = [], {}
+    chunk0 = tts_task.inference["chunk_frames"]
+    args.chunk_frames = args.chunk_frames or [chunk0, 2 * chunk0]
     synths = {cf: inference.make_synthesizer((tts_config, tts_task, tts_params), decoder, cf)
               for cf in args.chunk_frames}
 
@@ -260,16 +262,20 @@ def run(args) -> dict:
                          "p95_ms": res["p95_ms"], "rtf": res["rtf"], "compile_s": res["compile_s"],
                          "target": "; ".join(checks), "notes": notes})
 
-    # 2. offline synthesize(): one lax.scan + one decoder call per sentence
-    cf0 = args.chunk_frames[0]
-    for name, t in texts.items():
-        def offline(t=t):
-            forget_front_end(tts_task)
-            return synths[cf0].synthesize(t["text"], pace=t["pace"])
-        steady, compile_s, (wave, _) = time_calls(offline, args.repeats)
-        rows.append({"system": "offline synthesize() (front end incl.)", "weights": both,
-                     "text": t["label"], "audio_s": wave.size / sr, "rtf": steady / (wave.size / sr),
-                     "compile_s": compile_s, "notes": "frames padded to whole seconds"})
+    # 2. offline synthesize(): the same step under lax.scan (contract.scan_offline) per sentence
+    for cf, synth in synths.items():
+        for name, t in texts.items():
+            def offline(t=t, synth=synth):
+                forget_front_end(tts_task)
+                return synth.synthesize(t["text"], pace=t["pace"])
+            steady, compile_s, (wave, _) = time_calls(offline, args.repeats)
+            rtf = steady / (wave.size / sr)
+            ratio = details[f"stream_{cf}_{name}"]["rtf"] / rtf
+            details[f"offline_{cf}_{name}"] = {"rtf": rtf, "stream_vs_offline": ratio}
+            rows.append({"system": "offline synthesize() (front end incl.)", "weights": both,
+                         "text": t["label"], "chunk_frames": cf, "audio_s": wave.size / sr,
+                         "rtf": rtf, "compile_s": compile_s,
+                         "notes": f"scan of the step; stream() costs {ratio:.2f}x this"})
 
     # 3. acoustic model alone: text -> log-mel (tts.synthesize per sentence, no decoder)
     for name, t in texts.items():
@@ -335,11 +341,12 @@ def main(argv=None) -> None:
     p.add_argument("--tts", help="trained TTS workdir (default: random init of configs/tts_synth.py)")
     p.add_argument("--decoder", help="trained conv decoder workdir (default: random init of "
                                      "configs/decoder_synth.py)")
-    p.add_argument("--chunk-frames", type=int, nargs="+", default=[10, 20],
-                   help="streaming chunk sizes in mel frames (10 ms each)")
+    p.add_argument("--chunk-frames", type=int, nargs="+",
+                   help="streaming chunk sizes in mel frames, 10 ms each (default: the TTS "
+                        "config's inference.chunk_frames and twice it)")
     p.add_argument("--repeats", type=int, default=3, help="timed passes per row (median)")
     p.add_argument("--pace", type=float, default=None,
-                   help="duration multiplier (default: a trained TTS's synthesis.pace; for "
+                   help="duration multiplier (default: a trained TTS's inference.pace; for "
                         "random init, "
                         "calibrated per text to --frames-per-token)")
     p.add_argument("--frames-per-token", type=float, default=8.0,

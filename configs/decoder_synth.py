@@ -55,6 +55,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.resblock_kernels = (3, 7)
     model.resblock_dilations = (1, 3, 5)
 
+    # Inference (no effect on training): offline synthesis runs the streaming step over chunks of
+    # this many frames under lax.scan, exactly as a stream does one chunk at a time.
+    config.inference = ml_collections.ConfigDict()
+    config.inference.chunk_frames = 10
+
     config.loss = loss = ml_collections.ConfigDict()
     loss.mel_weight = 1.0  # log-mel L1 (the project's own 80-bin front end)
     loss.stft_weight = 1.0  # spectral convergence + log-magnitude L1, averaged over resolutions

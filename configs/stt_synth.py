@@ -76,7 +76,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.bidirectional = True
     model.dropout = 0.1
     model.streaming = False
-    model.chunk_ms = 160
     model.normalization = "fixed"  # fixed | global (per-bin training statistics, checkpointed)
 
     config.optim = optim = ml_collections.ConfigDict()
@@ -93,12 +92,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     train.keep = 2
     train.eval_batches = 8  # eval batches during training (full split in `voxjax eval`)
 
-    config.decode = decode = ml_collections.ConfigDict()
-    decode.beam_size = 8
-    decode.prior_order = 6  # character n-gram text prior
+    # Inference settings (no effect on training): read by `voxjax transcribe`, `voxjax eval`,
+    # the benchmarks and the main job; their flags only override them.
+    config.inference = inference = ml_collections.ConfigDict()
+    inference.chunk_ms = 160  # streaming chunk (a multiple of 10 ms x subsampling)
+    inference.greedy = False  # True: best-path CTC; False: prefix beam search + text prior
+    inference.beam_size = 8
+    inference.prior_order = 6  # character n-gram text prior
     # Tuned on `valid` with experiments/decode_sweep.py (CER 3.7% at 0.5/1.0 -> 3.2% at 0.8/2.0).
-    decode.prior_weight = 0.8
-    decode.length_bonus = 2.0
+    inference.prior_weight = 0.8
+    inference.length_bonus = 2.0
 
     config.parallel = parallel = ml_collections.ConfigDict()
     parallel.data = -1  # devices on the 'data' axis; -1 = all

@@ -30,7 +30,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.dataset = "ljspeech"
     config.data.root = os.path.join(config_lib.SHARED_DATA, "kathleen")
     config.data.heldout_prompts = 100
-    config.synthesis.pace = 1.0  # the 1.05 of tts_synth was tuned on the synthetic corpus
+    config.inference.pace = 1.0  # the 1.05 of tts_synth was tuned on the synthetic corpus
     if arg != "tiny":
         # Takes last 0.8-6.5 s (median 3.0 s).
         config.data.buckets = (200, 300, 400, 500, 700)

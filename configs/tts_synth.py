@@ -62,12 +62,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.postnet_kernel = 5
     model.dropout = 0.1
 
-    # Synthesis-time settings (no effect on training), tuned on `valid` with
+    # Inference settings (no effect on training), tuned on `valid` with
     # experiments/synthesis_sweep.py. pace > 1 speaks slower: the duration predictor, fitted in
     # log(1 + frames), comes out ~4% short of the aligner's durations, and 1.05 undoes that.
     # Prenet dropout kept on at inference (Tacotron 2) measured worse here, so it stays off.
-    config.synthesis = synthesis = ml_collections.ConfigDict()
-    synthesis.pace = 1.05
+    config.inference = inference = ml_collections.ConfigDict()
+    inference.pace = 1.05
+    inference.chunk_frames = 10  # mel frames per streamed chunk (100 ms), a multiple of reduction
     model.inference_prenet_dropout = False
 
     config.loss = loss = ml_collections.ConfigDict()

@@ -4,7 +4,7 @@
         [--weights 0 0.3 0.5 0.8] [--bonuses 0 0.5 1 1.5 2] [--beam 8]
 
 Posteriors are computed once; each setting only re-runs the numpy beam search. Tune on `valid`,
-then report `test` with the chosen setting (``--config.decode.prior_weight=...`` at training
+then report `test` with the chosen setting (``--config.inference.prior_weight=...`` at training
 or by editing the config). Writes ``<workdir>/decode_sweep_<split>.json``.
 """
 from __future__ import annotations

@@ -87,7 +87,7 @@ def run(name: str, workdir: str, data_dir: str, tiny: bool) -> dict:
         if os.path.exists(saved):  # evaluations are deterministic: reuse a finished one
             m = json.load(open(saved))["metrics"]
         else:
-            m = inference.evaluate_workdir(run_dir, split, beam=True, dataset=dataset, root=root)
+            m = inference.evaluate_workdir(run_dir, split, dataset=dataset, root=root)
         row[f"{folder} CER"], row[f"{folder} WER"] = m["cer_beam"], m["wer_beam"]
     with open(os.path.join(run_dir, "real_speech_row.json"), "w") as f:
         json.dump(row, f)

@@ -8,6 +8,7 @@ import pytest
 
 from voxjax.models import acoustic_model, alignment
 from voxjax.models.acoustic_model import AcousticModel
+from voxjax.models.contract import Streamer, from_chunks, scan_offline, to_chunks
 
 
 def _best_path_brute_force(log_attn, frames, tokens):
@@ -94,28 +95,38 @@ def test_streaming_generation_equals_offline(tiny_model, inference_dropout):
     model, variables, tokens = tiny_model
     model = model.clone(inference_prenet_dropout=inference_dropout)
     lengths, speakers = jnp.array([6, 4]), jnp.array([1, 0])
-    mel, mask, durations = acoustic_model.generate(model, variables, tokens, lengths, speakers, 24)
-    h, durations2 = acoustic_model.encode_for_synthesis(model, variables, tokens, lengths, speakers)
-    np.testing.assert_array_equal(np.asarray(durations), np.asarray(durations2))
-    conditioning, _ = acoustic_model.regulate_length(h, durations2, 24)
-    state, chunks = model.init_state(2), []
+    mel, mask, durations = generate(model, variables, tokens, lengths, speakers, 24)
+    h, _ = model.apply(variables, tokens, lengths, speakers, method="encode_for_synthesis")
+    conditioning, _ = acoustic_model.regulate_length(h, durations, 24)
+    streamer = Streamer(model)
+    state, chunks = streamer.init_state(variables, 2), []
     for start, stop in [(0, 2), (2, 8), (8, 10), (10, 24)]:  # uneven chunks, multiples of r
-        state, chunk = acoustic_model.generate_chunk(model, variables, state,
-                                                     conditioning[:, start:stop])
+        state, chunk = streamer.step(variables, state, conditioning[:, start:stop])
         chunks.append(chunk)
     np.testing.assert_allclose(np.concatenate(chunks, 1), np.asarray(mel), atol=1e-5)
     expected_frames = np.minimum(np.asarray(durations).sum(1), 24)
     assert np.asarray(mask).sum(1).tolist() == expected_frames.tolist()
 
 
+def generate(model, variables, tokens, lengths, speakers, num_frames, chunk=4):
+    """Offline synthesis through the contract: regulated text frames, the step under scan."""
+    h, durations = model.apply(variables, tokens, lengths, speakers,
+                               method="encode_for_synthesis")
+    conditioning, mask = acoustic_model.regulate_length(h, durations, num_frames)
+    streamer = Streamer(model)
+    _, mel = scan_offline(streamer.step, variables, streamer.init_state(variables, len(tokens)),
+                          to_chunks(conditioning, chunk))
+    return from_chunks(mel), mask, durations
+
+
 def test_inference_prenet_dropout_is_seeded_and_changes_the_output(tiny_model):
     model, variables, tokens = tiny_model
     args = (variables, tokens, jnp.array([6, 4]), jnp.array([1, 0]), 24)
-    plain = np.asarray(acoustic_model.generate(model, *args)[0])
+    plain = np.asarray(generate(model, *args)[0])
     sampled = model.clone(inference_prenet_dropout=True)
-    first = np.asarray(acoustic_model.generate(sampled, *args)[0])
-    again = np.asarray(acoustic_model.generate(sampled, *args)[0])
-    other_seed = np.asarray(acoustic_model.generate(sampled.clone(sampling_seed=1), *args)[0])
+    first = np.asarray(generate(sampled, *args)[0])
+    again = np.asarray(generate(sampled, *args)[0])
+    other_seed = np.asarray(generate(sampled.clone(sampling_seed=1), *args)[0])
     np.testing.assert_array_equal(first, again)  # same seed, same masks
     assert np.abs(first - plain).max() > 1e-3
     assert np.abs(first - other_seed).max() > 1e-3

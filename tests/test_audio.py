@@ -1,5 +1,6 @@
 """Audio I/O and the two log-mel front ends."""
 import jax.numpy as jnp
+import librosa
 import numpy as np
 import pytest
 import soundfile as sf
@@ -34,9 +35,37 @@ def test_streaming_front_end_equals_offline_for_any_chunking():
     np.testing.assert_allclose(jnp.concatenate(pieces, 1), offline, atol=1e-5)
 
 
+@pytest.mark.parametrize("n_fft,hop,win_length", [(400, 160, 400), (512, 128, 300), (256, 64, 256)])
+def test_jnp_stft_matches_librosa(n_fft, hop, win_length):
+    wave = np.random.default_rng(1).standard_normal((2, 3000)).astype(np.float32)
+    out = np.asarray(audio.stft_jnp(jnp.asarray(wave), n_fft, hop, win_length))
+    for row in range(2):
+        ref = librosa.stft(wave[row], n_fft=n_fft, hop_length=hop, win_length=win_length,
+                           window="hann", center=False).T
+        assert out[row].shape == ref.shape == ((3000 - n_fft) // hop + 1, n_fft // 2 + 1)
+        np.testing.assert_allclose(out[row], ref, atol=1e-5 * np.abs(ref).max())
+
+
+def test_hann_window_is_periodic_and_centred_in_a_longer_frame():
+    # Periodic Hann: numpy's symmetric window of n + 1 points without its last one.
+    np.testing.assert_allclose(audio.hann_window(8), np.hanning(9)[:-1], atol=1e-15)
+    padded = audio.hann_window(6, 10)
+    assert padded.shape == (10,) and not padded[:2].any() and not padded[-2:].any()
+    np.testing.assert_allclose(padded[2:8], np.hanning(7)[:-1], atol=1e-15)
+    with pytest.raises(ValueError):
+        audio.hann_window(12, 10)
+
+
+def test_frame_signal_frames_are_the_hops_of_the_signal():
+    signal = jnp.arange(20.0)[None]
+    frames = np.asarray(audio.frame_signal(signal, 6, 4))
+    np.testing.assert_array_equal(frames[0], [np.arange(k, k + 6) for k in (0, 4, 8, 12)])
+    assert audio.frame_signal(signal[:, :5], 6, 4).shape == (1, 0, 6)  # shorter than a frame
+
+
 def test_peak_frequency_lands_in_the_right_mel_bin():
     feats = audio.log_mel(_tone(freq=1000.0), CFG)
-    centers = __import__("librosa").mel_frequencies(CFG.n_mels + 2, fmin=CFG.fmin, fmax=CFG.fmax)[1:-1]
+    centers = librosa.mel_frequencies(CFG.n_mels + 2, fmin=CFG.fmin, fmax=CFG.fmax)[1:-1]
     assert abs(centers[feats[50].argmax()] - 1000.0) < 60.0
 
 

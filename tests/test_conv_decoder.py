@@ -88,14 +88,23 @@ def test_from_config_picks_the_family_and_checks_it():
         ConvDecoder.from_config(config.model, mel_cfg)
 
 
-def test_istft_window_and_overlap_add_invert_an_stft_after_the_first_frames():
+def test_istft_of_analysis_centred_frames_gives_the_input_back_at_latency_samples():
+    """An oracle head (each frame's spectrum = the input's, centred where the mel frame's
+    analysis window is centred) must make the iSTFT return the input delayed by exactly
+    ``latency_samples``; that is what the latency means, so it is checked, not restated."""
     model = VocosDecoder(hop_length=HOP, overlap=4)
-    n = model.synthesis_fft
-    signal = np.random.default_rng(0).normal(size=(1, 30 * HOP)).astype(np.float32)
-    # Frame t = the signal at [t * hop, t * hop + n), analysed with the same periodic Hann.
-    padded = np.pad(signal, ((0, 0), (0, n)))
-    frames = np.stack([padded[:, t * HOP:t * HOP + n] for t in range(30)], axis=1)
-    spectrum = np.fft.rfft(frames * np.hanning(n + 1)[:-1], axis=-1)
+    n, n_fft, frames = model.synthesis_fft, audio.MelConfig().n_fft, 30
+    mel_cfg = audio.MelConfig()
+    # Where is mel frame t centred? Measured: the impulse position that peaks in frame 10.
+    energy = [audio.log_mel(np.eye(1, 30 * HOP, k)[0].astype(np.float32), mel_cfg)[10].max()
+              for k in range(11 * HOP - n_fft, 11 * HOP)]
+    centre_10 = 11 * HOP - n_fft + int(np.argmax(energy))  # 1560 = frame 10's window centre
+    signal = np.random.default_rng(0).normal(size=(1, (frames + 8) * HOP)).astype(np.float32)
+    lead = n  # the signal starts at index -lead of `padded`, so early frames are in range
+    padded = np.pad(signal, ((0, 0), (lead, 0)))
+    starts = [lead + centre_10 + (t - 10) * HOP - n // 2 for t in range(frames)]
+    segments_ = np.stack([padded[:, a:a + n] for a in starts], axis=1)
+    spectrum = np.fft.rfft(segments_ * np.hanning(n + 1)[:-1], axis=-1)  # numpy's own Hann
     segments_ = np.fft.irfft(spectrum, n=n, axis=-1) * model._synthesis_window()
     # In three calls, carrying the tail, to exercise the streaming path too.
     out, tail = [], None
@@ -104,8 +113,12 @@ def test_istft_window_and_overlap_add_invert_an_stft_after_the_first_frames():
         out.append(np.asarray(wave))
     out = np.concatenate(out, axis=1)
     steady = (model.overlap - 1) * HOP  # earlier samples miss frames before t = 0
-    np.testing.assert_allclose(out[:, steady:], signal[:, steady:], atol=1e-4)
-    assert model.latency_samples == n // 2 + 400 // 2 - HOP == 360
+    latency = model.latency_samples
+    assert latency == 360  # 22.5 ms, the figure the docs quote
+    np.testing.assert_allclose(out[:, steady:], signal[:, steady - latency:frames * HOP - latency],
+                               atol=1e-4)
+    for wrong in (latency - 1, latency + 1):  # one sample off is visibly wrong
+        assert np.abs(out[:, steady:] - signal[:, steady - wrong:frames * HOP - wrong]).max() > 0.1
 
 
 def test_losses_and_their_gradients_stay_finite_on_silence():

@@ -463,8 +463,8 @@ def test_worker_processes_give_the_same_batches(corpus):
 
 
 def test_orbax_checkpoints_the_iterator(corpus, tmp_path):
-    ocp = pytest.importorskip("orbax.checkpoint")
     import grain
+    import orbax.checkpoint as ocp
 
     config = _config()
     it = pipeline.train_iterator(config, corpus)
@@ -498,3 +498,35 @@ def test_feature_cache_returns_the_same_features_and_notices_changed_files(tmp_p
     pipeline.featurize(wav, mel, cache)
     assert len(calls) == 1
     assert pipeline.feature_cache_dir(_config(root=str(tmp_path), cache_features=False)) is None
+
+
+def test_every_task_reads_its_splits_through_one_cached_implementation(monkeypatch):
+    import gc
+    import weakref
+
+    from voxjax.data import sources, splits
+    from voxjax.tasks import decoder, stt, tts
+    for cls in (stt.SpeechToText, tts.TextToSpeech, decoder.ConvDecoderTask):
+        assert cls.utterances is splits.DatasetSplits.utterances, cls
+    calls = []
+
+    def fake(data, split, seed=0):
+        calls.append((data.root, split, seed))
+        return [manifest.Utterance(path=f"/{split}.wav", text=split, speaker="s", duration=1.0,
+                                   split=split)]
+    monkeypatch.setattr(sources, "utterances", fake)
+
+    class Task(splits.DatasetSplits):
+        def __init__(self, root, seed):
+            self.config = get_config("tiny")
+            self.config.data.root, self.config.seed = root, seed
+
+    one, two = Task("/a", 3), Task("/b", 4)
+    assert one.utterances("train")[0].text == "train" and one.utterances("test")[0].split == "test"
+    assert one.utterances("train") is one.utterances("train")  # read once per split
+    assert two.utterances("train")[0].path == "/train.wav"
+    assert calls == [("/a", "train", 3), ("/a", "test", 3), ("/b", "train", 4)]
+    gone = weakref.ref(one)  # the cache lives on the task: dropping the task frees it
+    del one
+    gc.collect()
+    assert gone() is None

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from voxjax.decoding import ctc_greedy, ctc_prefix_beam_search, decode_batch
+from voxjax.decoding import ctc_greedy, ctc_prefix_beam_search
 from voxjax.models import CharNGramPrior
 from voxjax.text import CharTokenizer
 
@@ -67,12 +67,3 @@ def test_prior_fusion_flips_ambiguous_case_to_in_domain_word():
     assert ctc_greedy(lp) == ids("cot")
     fused = ctc_prefix_beam_search(lp, beam_size=8, prior=prior, prior_weight=0.5, length_bonus=1.0)
     assert fused == ids("cat")
-
-
-def test_decode_batch():
-    a, b = ids("ab")
-    lp = np.stack([posterior([{a: 1}, {b: 1}]), posterior([{b: 1}, {a: 1}])])
-    assert decode_batch(lp, [2, 1]) == [[a, b], [b]]
-    assert decode_batch(lp, [2, 2], method="beam", beam_size=2) == [[a, b], [b, a]]
-    with pytest.raises(ValueError):
-        decode_batch(lp, [2, 2], method="viterbi")

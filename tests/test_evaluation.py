@@ -8,7 +8,7 @@ SR = 16000
 
 
 def _speak(text, voice="en-us", rate=175):
-    from voxjax.corpus.espeak import get_espeak
+    from voxjax.espeak import get_espeak
     wave, rate_hz = get_espeak().synthesize(text, voice, rate=rate)
     return audio.prepare_wave(wave, rate_hz, SR)
 

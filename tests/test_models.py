@@ -9,6 +9,7 @@ import pytest
 
 from configs.stt_synth import get_config
 from voxjax.models import CharNGramPrior, LanguageModel
+from voxjax.models.contract import Streamer, from_chunks, scan_offline, to_chunks
 from voxjax.models.layers import RNNLayer
 from voxjax.text import CHARACTERS
 
@@ -57,15 +58,19 @@ def test_streaming_step_equals_offline(cell):
     lengths = jnp.full((b,), t)
     params = jax.jit(model.init)(jax.random.key(0), feats, lengths)
     offline, _ = jax.jit(model.apply)(params, feats, lengths)
-    step = jax.jit(lambda p, s, c: model.apply(p, s, c, method=LanguageModel.step))
+    streamer = Streamer(model)
+    step = jax.jit(streamer.step)
     for chunk in (4, 12, 48):
-        state = model.init_state(b, m)
+        state = streamer.init_state(params, b)
         outs = []
         for i in range(0, t, chunk):
             state, logits = step(params, state, feats[:, i:i + chunk])
             assert logits.shape == (b, chunk // 4 * model.ctc_upsample, V)
             outs.append(logits)
         np.testing.assert_allclose(np.concatenate(outs, 1), offline, atol=1e-5, rtol=1e-5)
+        _, scanned = scan_offline(step, params, streamer.init_state(params, b),
+                                  to_chunks(feats, chunk))
+        np.testing.assert_allclose(from_chunks(scanned), offline, atol=1e-5, rtol=1e-5)
 
 
 def test_causal_model_ignores_future_bidirectional_does_not():
@@ -94,9 +99,12 @@ def test_bidirectional_rnn_respects_seq_lengths():
 
 
 def test_init_state_and_step_need_streaming_model():
+    feats, lengths = jnp.zeros((1, 8, 10)), jnp.array([8])
+    offline = tiny(False)
     with pytest.raises(ValueError, match="streaming"):
-        tiny(False).init_state(1)
-    state = tiny(True, "lstm").init_state(3, 10)
+        Streamer(offline).init_state(offline.init(jax.random.key(0), feats, lengths), 1)
+    model = tiny(True, "lstm")
+    state = Streamer(model).init_state(model.init(jax.random.key(0), feats, lengths), 3)
     assert state["conv"][0].shape == (3, 3, 10) and state["conv"][1].shape == (3, 3, 16)
     assert state["rnn"][0][0].shape == (3, 16)  # lstm carry (c, h)
 

@@ -56,7 +56,7 @@ def test_mixed_recipe_trains_on_both_sources_and_fits_the_prior_on_both(libri_la
     # The text prior knows the synthetic transcripts as well as the real ones.
     from voxjax.models.text_prior import CharNGramPrior
     from voxjax.text import normalize
-    real_only = CharNGramPrior(order=config.decode.prior_order).fit(
+    real_only = CharNGramPrior(order=config.inference.prior_order).fit(
         [u.text for u in utterances[:real]])
     synth_text = normalize(utterances[real].text)
     assert task.prior.sentence_log_prob(synth_text) > real_only.sentence_log_prob(synth_text) + 5
@@ -86,7 +86,7 @@ def test_streaming_minilibri_recipe_streams_what_it_evaluates(libri_layout, tmp_
     train.train_and_evaluate(config, str(tmp_path))
     params = checkpoint.load_params(str(tmp_path))
     assert np.ptp(np.asarray(params["feature_norm"]["mean"])) > 1.0
-    offline = inference.Transcriber(str(tmp_path), beam=False)
+    offline = inference.Transcriber(str(tmp_path), greedy=True)
     streamer = inference.Transcriber(str(tmp_path), stream=True, chunk_ms=80).streamer
     path = manifest.load_manifest("librispeech", libri_layout, "dev")[0].path
     wave = np.asarray(audio.load_audio(path, offline.mel.sample_rate))
@@ -105,7 +105,7 @@ def test_streaming_minilibri_recipe_streams_what_it_evaluates(libri_layout, tmp_
 def test_eval_on_any_dataset_writes_the_split_json(capsys, libri_layout, tiny_offline_workdir):
     code, out, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
                                 "librispeech", "--root", libri_layout, "--split", "dev",
-                                "--no-beam")
+                                "--greedy")
     assert code == 0 and not errors
     path = os.path.join(tiny_offline_workdir, "eval_librispeech_dev.json")
     saved = json.load(open(path))

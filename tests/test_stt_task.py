@@ -4,12 +4,11 @@ import os
 
 import numpy as np
 
-from voxjax import config as config_lib, inference, train
+from voxjax import config as config_lib, inference, summaries, train
 
 
 def _rows(workdir, split):
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        return [r for r in map(json.loads, f) if r["split"] == split]
+    return summaries.read_metrics(workdir, split)
 
 
 def test_tiny_model_learns_and_compiles_once_per_bucket(tiny_corpus, tmp_path):
@@ -26,7 +25,7 @@ def test_tiny_model_learns_and_compiles_once_per_bucket(tiny_corpus, tmp_path):
 
 
 def test_evaluate_reports_greedy_and_beam_on_every_test_utterance(tiny_offline_workdir):
-    result = inference.evaluate_workdir(tiny_offline_workdir, "test_unseen", beam=True)
+    result = inference.evaluate_workdir(tiny_offline_workdir, "test_unseen")
     with open(os.path.join(tiny_offline_workdir, "eval_test_unseen.json")) as f:
         saved = json.load(f)
     manifest = [json.loads(line) for line in open(os.path.join(

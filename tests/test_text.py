@@ -91,7 +91,7 @@ def test_mixed_text_drops_emoji_with_one_warning(tts_tok, caplog):
 
 def test_phoneme_inventory_covers_every_english_accent():
     from voxjax.corpus import vocabulary
-    from voxjax.corpus.espeak import english_accents, get_espeak
+    from voxjax.espeak import english_accents, get_espeak
     words = sorted({w for v in vars(vocabulary).values() if isinstance(v, tuple)
                     for w in v if isinstance(w, str)})
     assert len(words) > 1000
@@ -136,7 +136,7 @@ def test_split_sentences_keeps_abbreviations():
 
 
 def test_unknown_ipa_is_dropped_with_a_warning(monkeypatch, caplog):
-    from voxjax.corpus import espeak
+    from voxjax import espeak
     monkeypatch.setattr(espeak.ESpeak, "phonemize",
                         lambda self, t, voice="en-us": "hˈaɪ ʘ\u01c0ðɛɹ")
     tok = text.make_tts_tokenizer("phonemes")

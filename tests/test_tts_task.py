@@ -3,13 +3,15 @@ import json
 import os
 
 import numpy as np
+import pytest
 
-from voxjax import checkpoint, config as config_lib, inference, text as text_lib, train
+from voxjax import checkpoint, config as config_lib, inference, summaries, tasks, text as text_lib
+from voxjax import train
+from voxjax import tts_evaluation
 
 
 def _rows(workdir, split):
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        return [r for r in map(json.loads, f) if r["split"] == split]
+    return summaries.read_metrics(workdir, split)
 
 
 def test_tiny_acoustic_model_learns_a_monotonic_alignment(tiny_corpus, tmp_path):
@@ -48,32 +50,42 @@ def test_tts_workdir_synthesises_without_the_corpus(tiny_tts_workdir, tiny_decod
 def test_synthesis_pace_defaults_to_the_config_and_scales_durations(tiny_tts_workdir):
     from voxjax.tasks.tts import TextToSpeech
     config, task, params = inference.load_workdir(tiny_tts_workdir)
-    assert task.default_pace == config.synthesis.pace != 1.0
+    assert task.default_pace == config.inference.pace != 1.0
 
     def frames(pace, t=task):
         return np.asarray(t.encode(params, "Good evening.", pace=pace)[1])
 
-    np.testing.assert_array_equal(frames(None), frames(config.synthesis.pace))
+    np.testing.assert_array_equal(frames(None), frames(config.inference.pace))
     assert frames(4.0).sum() > frames(1.0).sum()
     slow = config.copy_and_resolve_references()
-    slow.synthesis.pace = 4.0  # a default far enough from 1 that rounding cannot hide it
+    slow.inference.pace = 4.0  # a default far enough from 1 that rounding cannot hide it
     np.testing.assert_array_equal(frames(None, TextToSpeech(slow)), frames(4.0))
+    # A workdir saved before the inference block kept the pace under synthesis.
     older = config.copy_and_resolve_references()
-    del older["synthesis"]  # checkpoints saved before the key existed speak at pace 1
-    assert TextToSpeech(older).default_pace == 1.0
+    with older.unlocked():
+        del older["inference"]
+        older.synthesis = {"pace": 3.0}
+    assert tasks.get(older).default_pace == 3.0
+    with older.unlocked():
+        del older["synthesis"]  # and before that there was no pace: 1
+    assert tasks.get(older).default_pace == 1.0
+    with slow.unlocked():
+        slow.inference.speed = 2.0  # a key nothing reads is an error, not a silent no-op
+    with pytest.raises(ValueError, match="unknown inference setting.*speed"):
+        TextToSpeech(slow)
 
 
 def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir,
                                           tiny_offline_workdir):
-    tts = inference.evaluate_synthesis_workdir(tiny_tts_workdir, "test", tiny_decoder_workdir,
-                                               judge_workdir=tiny_offline_workdir, limit=3)
+    tts = tts_evaluation.evaluate_synthesis_workdir(tiny_tts_workdir, "test", tiny_decoder_workdir,
+                                                    judge_workdir=tiny_offline_workdir, limit=3)
     assert tts["utterances"] == 3
     for system in ("tts", "decoder_copy", "griffin_lim"):
         assert tts[f"{system}_mcd_db"] > 0 and tts[f"{system}_cer_stt_greedy"] >= 0
     assert np.isfinite(tts["model_mel_l1"]) and tts["model_duration_mae_frames"] >= 0
     assert tts["model_duration_ratio"] > 0
     assert os.path.exists(os.path.join(tiny_tts_workdir, "eval_test", "00_tts.wav"))
-    decoder = inference.evaluate_workdir(tiny_decoder_workdir, "test")
+    decoder = tts_evaluation.evaluate_synthesis_workdir(tiny_decoder_workdir, "test")
     assert np.isfinite(decoder["model_mel_l1"]) and decoder["griffin_lim_mcd_db"] > 0
     with open(os.path.join(tiny_decoder_workdir, "eval_test.json")) as f:
         assert json.load(f)["metrics"]["split"] == "test"

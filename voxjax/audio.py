@@ -60,10 +60,46 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     if not os.path.exists(path):
         raise AudioError(f"audio file not found: {path}")
     try:
-        wave, rate = sf.read(path, dtype="float32", always_2d=True)
+        with sf.SoundFile(path) as f:
+            promised = f.frames  # from the header (libsndfile caps a WAV's at the file size)
+            wave = f.read(dtype="float32", always_2d=True)
+            rate = f.samplerate
     except Exception as e:  # soundfile raises LibsndfileError / RuntimeError subclasses
         raise AudioError(f"cannot decode audio file {path}: {str(e).splitlines()[0]}") from None
+    promised = max(promised, _wav_declared_frames(path) or 0)
+    if 0 < promised and len(wave) < promised:
+        raise AudioError(f"audio file {path} is truncated: its header promises {promised} samples "
+                         f"({promised / rate:.2f} s) but it holds {len(wave)}")
     return prepare_wave(wave, rate, sample_rate, name=path)
+
+
+def _wav_declared_frames(path: str) -> int | None:
+    """Frames a RIFF/WAVE header's ``data`` chunk declares (None if not a plain WAV, or if the
+    size is a streaming placeholder). libsndfile reads a truncated WAV without complaint and
+    reports the frames it found, so this is how a cut-off file is told from a short one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = None
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                ident, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if ident == b"fmt ":
+                    fmt = f.read(size)
+                    block_align = int.from_bytes(fmt[12:14], "little") if len(fmt) >= 14 else None
+                    f.seek(size % 2, 1)
+                elif ident == b"data":
+                    if not block_align or size in (0, 0xFFFFFFFF):
+                        return None
+                    return size // block_align
+                else:
+                    f.seek(size + size % 2, 1)
+    except OSError:
+        return None
 
 
 def prepare_wave(wave: np.ndarray, rate: int, sample_rate: int, name: str = "audio") -> np.ndarray:
@@ -90,10 +126,16 @@ def is_silent(wave: np.ndarray, threshold_db: float = -60.0) -> bool:
 
 
 def save_audio(path: str | os.PathLike, wave: np.ndarray, sample_rate: int) -> None:
-    """Writes mono float audio as 16-bit PCM wav, creating parent folders."""
-    os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
-    sf.write(os.fspath(path), np.clip(np.asarray(wave, np.float32), -1.0, 1.0), sample_rate,
-             subtype="PCM_16")
+    """Writes mono float audio as 16-bit PCM wav (format from the extension, WAV by default),
+    creating parent folders; atomically (temp file + rename), so a killed run leaves no torn
+    file."""
+    from voxjax import files
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1][1:].upper()
+    fmt = ext if ext in sf.available_formats() else "WAV"
+    with files.atomic_open(path, "wb") as f:
+        sf.write(f, np.clip(np.asarray(wave, np.float32), -1.0, 1.0), sample_rate,
+                 subtype="PCM_16", format=fmt)
 
 
 # ----------------------------------------------------------------------------- features
@@ -128,6 +170,42 @@ def log_mel_init_state(batch_size: int, cfg: MelConfig) -> jnp.ndarray:
     return jnp.zeros((batch_size, cfg.context), jnp.float32)
 
 
+@functools.lru_cache(maxsize=32)
+def _hann_window(win_length: int, fft_size: int) -> np.ndarray:
+    window = librosa.util.pad_center(
+        librosa.filters.get_window("hann", win_length, fftbins=True), size=fft_size)
+    window.setflags(write=False)  # cached: callers share it
+    return window
+
+
+def hann_window(win_length: int, fft_size: int | None = None) -> np.ndarray:
+    """The project's one analysis/synthesis window: periodic Hann of ``win_length`` samples
+    (``scipy.signal.get_window('hann', n, fftbins=True)`` via librosa, float64, read-only),
+    zero-padded centred to ``fft_size`` when that is longer (as ``librosa.stft`` does)."""
+    fft_size = win_length if fft_size is None else fft_size
+    if not 0 < win_length <= fft_size:
+        raise ValueError(f"window length {win_length} must be in [1, fft size {fft_size}]")
+    return _hann_window(int(win_length), int(fft_size))
+
+
+def frame_signal(signal: jnp.ndarray, frame_length: int, hop: int) -> jnp.ndarray:
+    """``[B, n]`` -> ``[B, (n - frame_length) // hop + 1, frame_length]``; frame ``k`` is
+    ``signal[:, k * hop : k * hop + frame_length]`` (no padding, no centring; a signal shorter
+    than one frame gives zero frames)."""
+    frames = max((signal.shape[1] - frame_length) // hop + 1, 0)
+    index = np.arange(frames)[:, None] * hop + np.arange(frame_length)[None, :]
+    return signal[:, index]
+
+
+def stft_jnp(wave: jnp.ndarray, n_fft: int, hop: int, win_length: int | None = None
+             ) -> jnp.ndarray:
+    """jnp STFT ``[B, frames, n_fft // 2 + 1]`` (complex) of ``wave [B, n]`` with
+    :func:`hann_window` and ``center=False`` framing (:func:`frame_signal`); equals
+    ``librosa.stft(..., window='hann', center=False)`` transposed, to float32 rounding."""
+    window = jnp.asarray(hann_window(win_length or n_fft, n_fft), jnp.float32)
+    return jnp.fft.rfft(frame_signal(wave, n_fft, hop) * window, axis=-1)
+
+
 def log_mel_step(state: jnp.ndarray, chunk: jnp.ndarray, cfg: MelConfig):
     """jnp streaming log-mel: ``chunk [B, k * hop]`` -> ``(state, frames [B, k, n_mels])``.
 
@@ -135,11 +213,7 @@ def log_mel_step(state: jnp.ndarray, chunk: jnp.ndarray, cfg: MelConfig):
     drift apart. Matches :func:`log_mel` to float32 rounding.
     """
     signal = jnp.concatenate([state, chunk.astype(jnp.float32)], axis=1)
-    frames = chunk.shape[1] // cfg.hop_length
-    starts = jnp.arange(frames) * cfg.hop_length
-    windows = signal[:, starts[:, None] + jnp.arange(cfg.n_fft)[None, :]]  # [B, k, n_fft]
-    window = jnp.asarray(librosa.filters.get_window("hann", cfg.n_fft, fftbins=True), jnp.float32)
-    power = jnp.abs(jnp.fft.rfft(windows * window, axis=-1)) ** 2
+    power = jnp.abs(stft_jnp(signal, cfg.n_fft, cfg.hop_length)) ** 2  # [B, k, freq]
     mel = jnp.einsum("bkf,fm->bkm", power, jnp.asarray(mel_filterbank(cfg)))
     new_state = signal[:, signal.shape[1] - cfg.context:]
     return new_state, jnp.log(mel + LOG_FLOOR)

@@ -10,9 +10,16 @@ Saves are atomic: Orbax writes into ``<step>.orbax-checkpoint-tmp`` and renames 
 step intact and the unfinished folder is invisible to ``latest_step`` (and removed on the next
 start by ``cleanup_tmp_directories``). Old steps are dropped by a keep-latest-N preservation
 policy.
+
+Resuming checks the stored config against the new one (:func:`check_resume_config`): a run
+whose data, model, optimizer, schedule or length would change is refused with one line naming
+the keys; only the keys in :data:`RESUME_SAFE_KEYS` (logging, evaluation and checkpoint
+periods, workers, parallelism, inference settings) may differ.
 """
 from __future__ import annotations
 
+import fnmatch
+import json
 import logging
 import os
 from typing import Any
@@ -24,7 +31,74 @@ import ml_collections
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
+from voxjax.errors import ConfigError
+
 log = logging.getLogger(__name__)
+
+# Config keys (fnmatch patterns over dotted paths) that a resumed run may change: they do not
+# alter the sequence of updates. Every other difference is refused.
+RESUME_SAFE_KEYS = (
+    "train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep",
+    "train.eval_batches", "data.num_workers", "data.cache_dir", "data.cache_features",
+    "data.eval_split", "parallel.*", "inference.*", "decode.*", "synthesis.*",
+    "model.chunk_ms",  # an inference setting that lived under model before the inference block
+    "init_from",  # a resumed run's own checkpoint wins over init_from
+)
+# Folder-valued keys stored as absolute paths (a relative one means: from the training cwd).
+PATH_KEYS = ("data.root", "data.synth_root", "init_from")
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict) and tree:
+        out = {}
+        for k, v in tree.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: tree}
+
+
+def absolute_paths(config: dict, cwd: str | None = None) -> dict:
+    """``config`` (a plain dict) with the :data:`PATH_KEYS` made absolute against ``cwd``."""
+    config = json.loads(json.dumps(config))  # a deep copy, tuples as lists (as stored)
+    for dotted in PATH_KEYS:
+        *parents, leaf = dotted.split(".")
+        node = config
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        value = node.get(leaf) if isinstance(node, dict) else None
+        if isinstance(value, str) and value:
+            node[leaf] = os.path.abspath(os.path.join(cwd or os.getcwd(),
+                                                      os.path.expanduser(value)))
+    return config
+
+
+def config_differences(stored: dict, new: dict) -> list[tuple[str, Any, Any]]:
+    """``(key, stored value, new value)`` of every dotted key that differs between two configs
+    (plain dicts; paths compared as absolute) and is not in :data:`RESUME_SAFE_KEYS`."""
+    missing = "<absent>"
+    a, b = _flatten(absolute_paths(stored)), _flatten(absolute_paths(new))
+    return [(k, a.get(k, missing), b.get(k, missing)) for k in sorted(set(a) | set(b))
+            if a.get(k, missing) != b.get(k, missing)
+            and not any(fnmatch.fnmatchcase(k, pattern) for pattern in RESUME_SAFE_KEYS)]
+
+
+def check_resume_config(stored: dict | None, new: dict, workdir: str, step: int) -> None:
+    """Raises a one-line :class:`~voxjax.errors.ConfigError` when resuming ``workdir`` at
+    ``step`` with config ``new`` would silently change the run stored there."""
+    if not stored:  # a checkpoint saved without its config: nothing to compare
+        return
+    diffs = config_differences(stored, new)
+    if diffs:
+        shown = ", ".join(f"{k} ({_short(old)} -> {_short(value)})" for k, old, value in diffs[:8])
+        more = f" and {len(diffs) - 8} more" if len(diffs) > 8 else ""
+        raise ConfigError(f"cannot resume {workdir} at step {step}: the config differs from the "
+                          f"checkpoint's in {shown}{more}; use a new --workdir or the stored "
+                          "values")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def checkpoint_dir(workdir: str) -> str:
@@ -47,7 +121,9 @@ class Checkpointer:
         """``keep``: newest steps preserved; ``config``: stored as JSON with every step;
         ``async_save``: write arrays in a background thread while training continues."""
         self.directory = checkpoint_dir(workdir)
-        self._config = {} if config is None else config.to_dict()
+        # Folders as absolute paths, so that the workdir's config means the same data when
+        # eval/transcribe run from another directory.
+        self._config = {} if config is None else absolute_paths(config.to_dict())
         options = ocp.CheckpointManagerOptions(
             preservation_policy=checkpoint_managers.LatestN(n=int(keep)),
             cleanup_tmp_directories=True,  # leftovers of a save killed half-way
@@ -112,6 +188,20 @@ def _read_only_manager(workdir: str) -> tuple[ocp.CheckpointManager, int]:
         manager.close()
         raise FileNotFoundError(f"no checkpoint in {workdir}")
     return manager, step
+
+
+def stored_config(workdir: str) -> tuple[int, dict] | None:
+    """``(latest step, its stored config as a plain dict)`` of ``workdir``, None without a
+    checkpoint (reads only; creates nothing)."""
+    try:
+        manager, step = _read_only_manager(workdir)
+    except FileNotFoundError:
+        return None
+    try:
+        restored = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
+    finally:
+        manager.close()
+    return step, restored["config"]
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:

@@ -2,17 +2,19 @@
 
     voxjax corpus --out DIR [--size N] [--seed S] [--randomize-voices]
     voxjax train --config configs/X.py[:tiny] --workdir W [--config.a.b=v ...]
-    voxjax eval --workdir W [--split test] [--no-beam] [--prior-weight X --length-bonus Y]
+    voxjax eval --workdir W [--split test] [--greedy] [--prior-weight X --length-bonus Y]
     voxjax eval --workdir W --dataset librispeech|ljspeech|fsdd|manifest --root DIR [--split S]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
-    voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--json] FILE...
+    voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
     voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
     voxjax synthesize --tts W1 --list-speakers
     voxjax main --workdir W [--tiny]
 
-Known failures (bad audio or text, missing data or checkpoints, wrong config keys) end with a
-one-line ``voxjax: error: ...`` on stderr and exit code 2; set VOXJAX_DEBUG=1 for a traceback.
+Known failures (bad audio or text, missing data or checkpoints, wrong config keys: see
+``voxjax.errors.is_user_error``) end with a one-line ``voxjax: error: ...`` on stderr and exit
+code 2; set VOXJAX_DEBUG=1 for a traceback. Any other exception is a bug: its traceback is shown
+and the exit code is 1.
 """
 from __future__ import annotations
 
@@ -21,14 +23,18 @@ import json
 import logging
 import os
 import sys
+import traceback
 
 import numpy as np
 
-EXIT_USAGE = 2
+from voxjax.errors import UserError, is_user_error
+
+EXIT_USAGE = 2  # user errors (bad input, missing files, refused configs)
+EXIT_BUG = 1  # any other exception: a traceback is printed
 
 
-class CLIError(Exception):
-    """A user-facing problem, reported as one line."""
+class CLIError(UserError, ValueError):
+    """A user-facing problem with the command line, reported as one line."""
 
 
 def _parse_config(argv: list[str]):
@@ -76,17 +82,23 @@ def cmd_train(args, rest: list[str]) -> int:
     return 0
 
 
+def _decode_flags(args) -> dict:
+    """The decoding flags given (None = keep ``config.inference``)."""
+    return {"greedy": True if args.greedy else None, "beam_size": args.beam_size,
+            "prior_weight": args.prior_weight, "length_bonus": args.length_bonus}
+
+
 def cmd_eval(args) -> int:
     """CER/WER of a trained workdir on a split; writes ``W/eval_<split>.json``."""
-    from voxjax import inference
-    decode = {k: v for k, v in (("beam_size", args.beam_size), ("prior_weight", args.prior_weight),
-                                ("length_bonus", args.length_bonus)) if v is not None}
-    if args.judge or args.decoder:  # synthesis workdirs: judged by an STT model
-        result = inference.evaluate_synthesis_workdir(args.workdir, args.split or "test",
-                                                      args.decoder, args.judge, args.limit)
+    from voxjax import checkpoint, inference, tts_evaluation
+    if checkpoint.load_config(args.workdir).task in ("tts", "decoder"):  # judged by an STT model
+        if args.dataset:
+            raise CLIError("--dataset evaluates speech-to-text workdirs")
+        result = tts_evaluation.evaluate_synthesis_workdir(args.workdir, args.split or "test",
+                                                           args.decoder, args.judge, args.limit)
     else:
-        result = inference.evaluate_workdir(args.workdir, args.split, beam=not args.no_beam,
-                                            decode=decode, dataset=args.dataset, root=args.root)
+        result = inference.evaluate_workdir(args.workdir, args.split, decode=_decode_flags(args),
+                                            dataset=args.dataset, root=args.root)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items()))
     return 0
@@ -95,8 +107,8 @@ def cmd_eval(args) -> int:
 def cmd_transcribe(args) -> int:
     """Transcribes audio files, offline or chunk by chunk."""
     from voxjax import inference
-    transcriber = inference.load_transcriber(args.workdir, stream=args.stream,
-                                             chunk_ms=args.chunk_ms)
+    transcriber = inference.Transcriber(args.workdir, stream=args.stream,
+                                        chunk_ms=args.chunk_ms, **_decode_flags(args))
     failures = 0
     for path in args.files:
         try:
@@ -163,6 +175,13 @@ def cmd_main(args) -> int:
     return 0
 
 
+def _add_decode_flags(p) -> None:
+    p.add_argument("--greedy", action="store_true", help="best-path CTC instead of beam search")
+    p.add_argument("--beam-size", type=int, help="override config.inference.beam_size")
+    p.add_argument("--prior-weight", type=float, help="override config.inference.prior_weight")
+    p.add_argument("--length-bonus", type=float, help="override config.inference.length_bonus")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of subcommands (``train`` keeps absl-style config flags)."""
     parser = argparse.ArgumentParser(prog="voxjax", description=__doc__.split("\n")[0])
@@ -182,17 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=("librispeech", "ljspeech", "fsdd", "manifest", "synth"),
                    help="evaluate on this dataset at --root instead of the config's own")
     p.add_argument("--root", help="dataset folder (or manifest.jsonl) for --dataset")
-    p.add_argument("--no-beam", action="store_true", help="greedy decoding only")
-    p.add_argument("--beam-size", type=int, help="override config.decode.beam_size")
-    p.add_argument("--prior-weight", type=float, help="override config.decode.prior_weight")
-    p.add_argument("--length-bonus", type=float, help="override config.decode.length_bonus")
+    _add_decode_flags(p)
     p.add_argument("--decoder", help="TTS workdirs: conv decoder workdir to synthesise with")
     p.add_argument("--judge", help="TTS/decoder workdirs: STT workdir that transcribes the audio")
     p.add_argument("--limit", type=int, default=100, help="utterances judged (TTS/decoder)")
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("--workdir", required=True)
     p.add_argument("--stream", action="store_true", help="feed audio chunk by chunk")
-    p.add_argument("--chunk-ms", type=int, default=160)
+    p.add_argument("--chunk-ms", type=int, help="streaming chunk (default: config.inference)")
+    _add_decode_flags(p)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("files", nargs="+")
     p = sub.add_parser("synthesize", help="speak text with a TTS + conv decoder workdir pair")
@@ -202,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "of --list-speakers)")
     p.add_argument("--stream", action="store_true", help="synthesise chunk by chunk")
     p.add_argument("--pace", type=float, help="duration scale, > 1 slower (default: the TTS "
-                                              "config's synthesis.pace)")
-    p.add_argument("--chunk-frames", type=int, default=10, help="mel frames per chunk (10 ms)")
+                                              "config's inference.pace)")
+    p.add_argument("--chunk-frames", type=int,
+                   help="mel frames per chunk, 10 ms each (default: config.inference)")
     p.add_argument("--out", help="output wav (with TEXT)")
     p.add_argument("--text-file", help="one text per line; writes 0001.wav ... to --out-dir")
     p.add_argument("--out-dir")
@@ -236,15 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("voxjax: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # one line, never a traceback, unless asked for
+    except Exception as e:  # noqa: BLE001 - sorted into user errors and bugs below
         if os.environ.get("VOXJAX_DEBUG"):
             raise
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        known = isinstance(e, (CLIError, ValueError, FileNotFoundError, KeyError,
-                               FloatingPointError))
-        prefix = "" if known else f"{type(e).__name__}: "
-        print(f"voxjax: error: {prefix}{message}", file=sys.stderr)
-        return EXIT_USAGE
+        if is_user_error(e):  # bad input: one line, no traceback
+            print(f"voxjax: error: {message}", file=sys.stderr)
+            return EXIT_USAGE
+        # Anything else is a bug: show where it happened.
+        traceback.print_exc(file=sys.stderr)
+        print(f"voxjax: internal error (a bug, please report it): {type(e).__name__}: {message}",
+              file=sys.stderr)
+        return EXIT_BUG
     sys.stdout.flush()
     return code
 

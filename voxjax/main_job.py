@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 
-from voxjax import audio, config as config_lib, evaluation, inference, train
+from voxjax import audio, config as config_lib, evaluation, files, inference, summaries, train
+from voxjax import tts_evaluation
 from voxjax.data import sources
 
 class Preempted(RuntimeError):
@@ -37,16 +38,8 @@ DEMO_SENTENCES = (
 )
 
 
-def _read_metrics(workdir: str) -> list[dict]:
-    path = os.path.join(workdir, "metrics.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def _plot_training(workdir: str, name: str, out_dir: str) -> str:
-    rows = [r for r in _read_metrics(workdir) if r.get("split") == "train" and "loss" in r]
+    rows = [r for r in summaries.read_metrics(workdir, "train") if r.get("loss") is not None]
     path = os.path.join(out_dir, f"{name}_loss.png")
     if rows:
         evaluation.plot_curves([r["step"] for r in rows], {"train loss": [r["loss"] for r in rows]},
@@ -54,23 +47,23 @@ def _plot_training(workdir: str, name: str, out_dir: str) -> str:
     return path
 
 
-def _stream_demo(workdir: str, split_paths: list[str], chunk_ms: int, out_path: str) -> dict:
-    """Transcribes files chunk by chunk, timing every chunk after warm-up."""
-    transcriber = inference.load_transcriber(workdir, stream=True, chunk_ms=chunk_ms)
+def _stream_demo(workdir: str, split_paths: list[str], out_path: str) -> dict:
+    """Transcribes files chunk by chunk (the config's inference settings), timing every chunk
+    after warm-up."""
+    transcriber = inference.Transcriber(workdir, stream=True)
     streamer, times, audio_s, lines = transcriber.streamer, [], 0.0, []
     for path in split_paths:
         wave = audio.load_audio(path, transcriber.mel.sample_rate)
         audio_s += len(wave) / transcriber.mel.sample_rate
         session = streamer.session()
-        for start in range(0, len(wave), transcriber.chunk_samples):
+        for start in range(0, len(wave), streamer.chunk_samples):
             with evaluation.Stopwatch() as sw:
-                session.feed(wave[start:start + transcriber.chunk_samples])
+                session.feed(wave[start:start + streamer.chunk_samples])
             times.append(sw.seconds)
         lines.append(f"{path}\t{session.finish()}")
-    with open(out_path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    files.write_text(out_path, "\n".join(lines) + "\n")
     warm = times[5:] or times  # the first chunks include compilation
-    return {"chunk_ms": chunk_ms, "rtf": float(np.sum(times) / audio_s),
+    return {"chunk_ms": streamer.chunk_ms, "rtf": float(np.sum(times) / audio_s),
             **evaluation.latency_summary(warm)}
 
 
@@ -102,28 +95,27 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
         results["models"][name] = entry
         if name not in STT_EXPERIMENTS:
             continue
+        # Decode settings follow the config file, also for a workdir trained before a retune.
+        decode = {k: config.inference[k] for k in ("beam_size", "prior_weight", "length_bonus")}
         for split in EVAL_SPLITS:
-            # Decode settings follow the config file, also for a workdir trained before a retune.
-            entry[split] = inference.evaluate_workdir(run_dir, split, beam=True,
-                                                      decode=config.decode.to_dict())
+            entry[split] = inference.evaluate_workdir(run_dir, split, decode=decode)
         entry["human"] = {folder: inference.evaluate_workdir(
-            run_dir, split, beam=True, decode=config.decode.to_dict(), dataset=dataset, root=root)
+            run_dir, split, decode=decode, dataset=dataset, root=root)
             for dataset, folder, split, root in human_sets}
     stream_dir = os.path.join(workdir, "stt_synth_streaming")
     with open(os.path.join(stream_dir, "eval_test.json")) as f:
         test_paths = [u["path"] for u in json.load(f)["utterances"][:8]]
-    results["streaming"] = _stream_demo(stream_dir, test_paths, 160,
+    results["streaming"] = _stream_demo(stream_dir, test_paths,
                                         os.path.join(workdir, "transcripts", "streaming_test.txt"))
     results["synthesis"] = _synthesis(workdir, limit=4 if tiny else 100)
-    with open(os.path.join(workdir, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    files.write_json(os.path.join(workdir, "results.json"), results, indent=1)
     return _write_report(workdir, results, real_data)
 
 
 def _synthesis(workdir: str, limit: int) -> dict:
     """Judged TTS evaluation, streamed demo sentences (timed), mel/alignment/duration plots."""
     tts_dir, decoder_dir = (os.path.join(workdir, n) for n in ("tts_synth", "decoder_synth"))
-    judged = inference.evaluate_synthesis_workdir(
+    judged = tts_evaluation.evaluate_synthesis_workdir(
         tts_dir, "test", decoder_dir, judge_workdir=os.path.join(workdir, "stt_synth"),
         limit=limit)
     synthesizer = inference.load_synthesizer(tts_dir, decoder_dir)
@@ -144,7 +136,7 @@ def _synthesis(workdir: str, limit: int) -> dict:
         demos.append({"text": sentence, "wav": os.path.relpath(path, workdir),
                       "first_audio_ms": 1000 * first,
                       "rtf": seconds / (len(wave) / synthesizer.sample_rate)})
-    task, params = synthesizer.task, synthesizer.tts_params
+    task, params = synthesizer.task, synthesizer.params["acoustic"]
     aligned = task.align(params, task.utterances("test")[0])
     plots = os.path.join(workdir, "plots")
     evaluation.plot_mel(aligned["target"], os.path.join(plots, "tts_target_mel.png"),
@@ -207,10 +199,7 @@ def _write_report(workdir: str, results: dict, real_data: str | None = None) -> 
               for n, e in results["models"].items()]
     lines += [f"![{n}](plots/tts_{n}.png)" for n in
               ("target_mel", "teacher_forced_mel", "synthesised_mel", "alignment", "durations")]
-    path = os.path.join(workdir, "report.md")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
+    return files.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
 
 
 def _synthesis_report(synthesis: dict) -> list[str]:

@@ -57,15 +57,6 @@ def make_mesh(parallel_config=None) -> Mesh:
                          devices=jax.devices()[:n])
 
 
-def local_batch_size(mesh: Mesh, global_batch_size: int) -> int:
-    """This process's share of a global batch (the global size must split evenly)."""
-    n = mesh.devices.size
-    if global_batch_size % n:
-        raise ValueError(f"global batch {global_batch_size} is not divisible by {n} devices")
-    local_devices = sum(d.process_index == jax.process_index() for d in mesh.devices.flat)
-    return global_batch_size // n * local_devices
-
-
 def global_batch(mesh: Mesh, local_batch: Mapping[str, np.ndarray]) -> dict[str, jax.Array]:
     """Host numpy dict (this process's rows) → dict of global arrays sharded on ``'data'``.
 

@@ -1,13 +1,24 @@
-"""Streaming speech-to-text on the streaming contract (docs/architecture.md).
+"""Streaming runtimes on the streaming contract (``voxjax.models.contract``, docs/architecture.md).
 
-``StreamingTranscriber.step(params, state, audio_chunk)`` runs the jnp log-mel front end and the
-causal model's ``step`` on one fixed-size chunk; the state carries the front end's last
-``n_fft - hop`` samples, every causal conv's left context, every RNN carry and the last frame's
-argmax (so greedy CTC collapsing works across chunk boundaries). Offline transcription is the
-same step under ``lax.scan`` over the zero-padded, chunked signal, so the two cannot drift apart.
+Both directions are composite streaming models with the contract's two functions,
+``init_state(params, batch)`` and ``step(params, state, chunk) -> (state, out)``; offline
+inference is :func:`~voxjax.models.contract.scan_offline` of the same step, and the live sessions
+are thin Python loops calling the jitted step once per chunk.
 
-Chunk arithmetic: a chunk of ``chunk_ms`` gives ``chunk_ms / 10`` feature frames (10 ms hop) and
-``chunk_ms / 40`` RNN frames (x4 subsampling), hence chunk_ms must be a multiple of 40.
+* :class:`StreamingTranscriber` (speech -> text): chunk = ``chunk_ms`` of samples; step = jnp
+  log-mel front end (carrying the last ``n_fft - hop`` samples) + the causal language model's
+  step + log-softmax. The CTC decoder (greedy, or prefix beam search with the text prior) is
+  frame-synchronous on the host (``voxjax.decoding``): a session feeds it each chunk's
+  posteriors and reads a partial hypothesis, offline decoding feeds it all frames at once, so
+  ``--stream`` and offline give the same text. A chunk of ``chunk_ms`` gives ``chunk_ms / 10``
+  feature frames and ``chunk_ms / 40`` RNN frames (x4 subsampling): chunk_ms must be a multiple
+  of 40.
+* :class:`StreamingSynthesizer` (text -> speech): the text half runs once per sentence
+  (encoder + durations, then the regulated conditioning frames); chunk = ``chunk_frames`` of
+  conditioning; step = the acoustic model's step (decoder + causal postnet), silence past the
+  predicted end, the conv decoder's step. The decoder lags the mel by ``latency_samples``, so each
+  sentence drops that many leading samples, runs enough extra chunks to flush them, and is cut
+  at ``frames * hop`` samples.
 """
 from __future__ import annotations
 
@@ -18,175 +29,165 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from voxjax import audio
-from voxjax.text import CharTokenizer
+from voxjax import audio, decoding
+from voxjax.models import contract
+from voxjax.text import CharTokenizer, TextError, split_sentences
 
 log = logging.getLogger(__name__)
+
+OFFLINE_PAD_MS = 2000  # offline transcription pads signals to a multiple of this (few shapes)
+
+
+def chunk_samples(model, mel_cfg: audio.MelConfig, chunk_ms: int) -> int:
+    """Samples per streamed chunk of a causal language model; ValueError unless ``chunk_ms`` is a
+    positive multiple of hop x subsampling (40 ms for a 10 ms hop and x4)."""
+    hop_ms = 1000 * mel_cfg.hop_length / mel_cfg.sample_rate
+    sub = model.subsampling
+    samples = chunk_ms * mel_cfg.sample_rate / 1000
+    if chunk_ms <= 0 or samples != int(samples) or int(samples) % (mel_cfg.hop_length * sub):
+        raise ValueError(f"chunk_ms must be a positive multiple of {hop_ms * sub:g} ms "
+                         f"(hop {hop_ms:g} ms x subsampling {sub}), got {chunk_ms}")
+    return int(samples)
 
 
 @dataclasses.dataclass
 class Transcription:
-    """One utterance's result: greedy text, its label ids and the valid log posteriors ``[T', V]``."""
+    """One utterance's result: text, its label ids and the valid log posteriors ``[T', V]``."""
 
     text: str
     ids: list
     log_probs: np.ndarray
 
 
-_LOG_PROB_FNS: dict = {}
-
-
-def _variables(params):
-    """Accepts a bare params tree (what tasks keep) or a full ``{'params': ...}`` variables dict."""
-    return params if "params" in params else {"params": params}
-
-
-def offline_log_probs(model, params, features, lengths):
-    """Any model (bi or causal): ``features [B, T, n_mels]`` -> ``(log_probs [B, T', V], lengths [B])``.
-
-    The jitted function is cached per model (flax modules are hashable), so evaluation loops
-    compile once per feature shape.
-    """
-    fn = _LOG_PROB_FNS.get(model)
-    if fn is None:
-        def apply(p, f, n):
-            logits, out_lengths = model.apply(_variables(p), f, n, train=False)
-            return jax.nn.log_softmax(logits, axis=-1), out_lengths
-        fn = _LOG_PROB_FNS[model] = jax.jit(apply)
-    return fn(params, jnp.asarray(features), jnp.asarray(lengths, jnp.int32))
-
-
 class StreamingTranscriber:
-    """Chunked, stateful greedy transcription with a streaming (causal) ``LanguageModel``."""
+    """Speech -> CTC posteriors with a causal ``LanguageModel``, chunk by chunk or scanned."""
 
     def __init__(self, model, params, mel_cfg: audio.MelConfig, chunk_ms: int = 160,
-                 tokenizer: CharTokenizer | None = None):
+                 tokenizer: CharTokenizer | None = None, settings: dict | None = None,
+                 prior=None):
         """Validates the chunk size and jits the step once; raises ValueError for offline models.
 
-        ``params``: the bare params tree or the full variables dict from ``model.init``.
+        ``params``: the bare params tree or the full variables dict. ``settings``: CTC decoding
+        settings (an STT task's ``inference`` block; default greedy) and ``prior`` the text prior
+        for the beam search.
         """
         if not getattr(model, "streaming", False):
             raise ValueError("cannot stream with a bidirectional/offline model (model.streaming="
-                             "False); train with model.streaming=True or use offline_log_probs")
-        hop_ms = 1000 * mel_cfg.hop_length / mel_cfg.sample_rate
-        sub = model.subsampling
-        samples = chunk_ms * mel_cfg.sample_rate / 1000
-        if (chunk_ms <= 0 or samples != int(samples)
-                or int(samples) % (mel_cfg.hop_length * sub)):
-            raise ValueError(f"chunk_ms must be a positive multiple of {hop_ms * sub:g} ms "
-                             f"(hop {hop_ms:g} ms x subsampling {sub}), got {chunk_ms}")
+                             "False); train with model.streaming=True")
+        self.chunk_samples = chunk_samples(model, mel_cfg, chunk_ms)
         self.model, self.params, self.mel_cfg = model, params, mel_cfg
         self.chunk_ms = chunk_ms
-        self.chunk_samples = int(samples)
-        self.chunk_frames = self.chunk_samples // mel_cfg.hop_length  # feature frames per chunk
-        self.out_frames = self.chunk_frames // sub  # posteriors per chunk
+        self.settings = settings or {"greedy": True}
+        self.prior = prior
         self.tokenizer = tokenizer or CharTokenizer()
+        self._model = contract.Streamer(model)
         self.step = jax.jit(self._step)
-        self._scan = jax.jit(self._scan_impl)
+        self._scan = jax.jit(lambda p, s, c: contract.scan_offline(self._step, p, s, c))
+        self._zero_states: dict[int, object] = {}
 
     # ------------------------------------------------------------------------- contract
 
-    def init_state(self, batch_size: int):
-        """Zero state: front-end samples, model state (conv contexts, RNN carries), last argmax."""
-        state = {"mel": audio.log_mel_init_state(batch_size, self.mel_cfg),
-                 "model": self.model.init_state(batch_size, self.mel_cfg.n_mels),
-                 "last": jnp.zeros((batch_size,), jnp.int32)}
-        # Commit the state to the params' device: the step returns committed arrays, and an
-        # uncommitted first state would make jit compile the step a second time.
-        leaf = jax.tree.leaves(self.params)[0]
-        if isinstance(leaf, jax.Array) and leaf.committed:
-            state = jax.device_put(state, next(iter(leaf.devices())))
-        return state
+    def init_state(self, params, batch: int):
+        """Zero state: front-end samples and the model's conv contexts and RNN carries."""
+        if batch not in self._zero_states:
+            state = {"mel": audio.log_mel_init_state(batch, self.mel_cfg),
+                     "model": self._model.init_state(params, batch)}
+            # Commit the state to the params' device: the step returns committed arrays, and an
+            # uncommitted first state would make jit compile the step a second time.
+            leaf = jax.tree.leaves(params)[0]
+            if isinstance(leaf, jax.Array) and leaf.committed:
+                state = jax.device_put(state, next(iter(leaf.devices())))
+            self._zero_states[batch] = state
+        return self._zero_states[batch]
 
     def _step(self, params, state, audio_chunk):
-        """``audio_chunk [B, chunk_samples]`` -> ``(state, (log_probs [B,k,V], greedy_ids [B,k]))``.
-
-        ``greedy_ids`` holds the label greedy CTC emits at each frame (argmax that is neither blank
-        nor a repeat of the previous frame's argmax, across chunks too), 0 where nothing is emitted.
-        """
+        """``audio_chunk [B, chunk_samples]`` -> ``(state, log_probs [B, k, V])``."""
         mel_state, feats = audio.log_mel_step(state["mel"], audio_chunk, self.mel_cfg)
-        model_state, logits = self.model.apply(_variables(params), state["model"], feats,
-                                               method=type(self.model).step)
-        log_probs = jax.nn.log_softmax(logits, axis=-1)
-        best = jnp.argmax(log_probs, axis=-1).astype(jnp.int32)  # [B, k]
-        prev = jnp.concatenate([state["last"][:, None], best[:, :-1]], axis=1)
-        emitted = jnp.where(best != prev, best, 0)
-        new_state = {"mel": mel_state, "model": model_state, "last": best[:, -1]}
-        return new_state, (log_probs, emitted)
+        model_state, logits = self._model.step(params, state["model"], feats)
+        return {"mel": mel_state, "model": model_state}, jax.nn.log_softmax(logits, axis=-1)
 
-    def _scan_impl(self, params, state, chunks):
-        # chunks [N, B, chunk_samples] -> outputs stacked on a leading chunk axis.
-        return jax.lax.scan(lambda s, c: self._step(params, s, c), state, chunks)
+    # ------------------------------------------------------------------------- decoding
 
-    # ------------------------------------------------------------------------- offline
+    def valid_frames(self, num_samples: int) -> int:
+        """CTC frames that ``num_samples`` real samples cover (the rest is flush padding)."""
+        return int(self.model.output_lengths(audio.num_frames(num_samples, self.mel_cfg)))
 
-    def _valid_out_frames(self, num_samples: int) -> int:
-        frames = audio.num_frames(num_samples, self.mel_cfg)
-        return int(self.model.output_lengths(frames))
+    def decoder(self):
+        """A fresh frame-synchronous CTC decoder with this transcriber's settings."""
+        return decoding.make_decoder(self.settings, self.prior)
 
     def transcribe_offline(self, wave):
-        """Whole signal(s) via the scanned step: ``[n]`` -> Transcription, ``[B, n]`` -> list.
+        """Whole signal(s) via :func:`contract.scan_offline`: ``[n]`` -> Transcription,
+        ``[B, n]`` -> list.
 
-        The signal is zero-padded to a whole number of chunks (exactly what a stream that is
-        flushed with :meth:`TranscriberSession.finish` sees), and the outputs are trimmed to the
-        frames the real samples cover.
+        The signal is zero-padded to whole chunks (what a stream flushed by
+        :meth:`TranscriberSession.finish` sees, plus whole silent chunks so that lengths compile
+        few shapes; the model is causal, so they cannot change earlier outputs), and the
+        posteriors are trimmed to the frames the real samples cover.
         """
         wave = np.asarray(wave, np.float32)
         single = wave.ndim == 1
         wave = wave[None] if single else wave
         batch, n = wave.shape
-        num_chunks = max(1, -(-n // self.chunk_samples))
-        padded = np.zeros((batch, num_chunks * self.chunk_samples), np.float32)
+        unit = self.chunk_samples * max(1, OFFLINE_PAD_MS // self.chunk_ms)
+        padded = np.zeros((batch, max(1, -(-n // unit)) * unit), np.float32)
         padded[:, :n] = wave
-        chunks = padded.reshape(batch, num_chunks, self.chunk_samples).transpose(1, 0, 2)
-        _, (log_probs, emitted) = self._scan(self.params, self.init_state(batch), jnp.asarray(chunks))
-        log_probs = np.asarray(log_probs).transpose(1, 0, 2, 3).reshape(batch, -1, log_probs.shape[-1])
-        emitted = np.asarray(emitted).transpose(1, 0, 2).reshape(batch, -1)
-        valid = self._valid_out_frames(n)
+        chunks = contract.to_chunks(jnp.asarray(padded), self.chunk_samples)
+        _, log_probs = self._scan(self.params, self.init_state(self.params, batch), chunks)
+        log_probs = np.asarray(contract.from_chunks(log_probs))[:, : self.valid_frames(n)]
         results = []
-        for b in range(batch):
-            ids = [int(i) for i in emitted[b, :valid] if i]
-            results.append(Transcription(self.tokenizer.decode(ids), ids, log_probs[b, :valid]))
+        for lp in log_probs:
+            decoder = self.decoder()
+            decoder.advance(lp)
+            ids = decoder.finish()
+            results.append(Transcription(self.tokenizer.decode(ids), ids, lp))
         return results[0] if single else results
 
-    # ------------------------------------------------------------------------- live
-
     def session(self) -> "TranscriberSession":
-        """A Python-level single-stream session: ``feed(samples) -> text`` and ``finish() -> text``."""
+        """A single-stream live session: ``feed(samples) -> partial text``, ``finish() -> text``."""
         return TranscriberSession(self)
 
 
 class TranscriberSession:
-    """Buffers arbitrary-size sample blocks, runs the jitted step per full chunk, keeps the hypothesis."""
+    """Buffers arbitrary-size sample blocks, runs the jitted step per full chunk and feeds the
+    frame-synchronous decoder; the partial hypothesis is readable after every chunk."""
 
     def __init__(self, transcriber: StreamingTranscriber):
         """Starts from the zero state (batch 1)."""
         self.t = transcriber
-        self.state = transcriber.init_state(1)
+        self.state = transcriber.init_state(transcriber.params, 1)
+        self.decoder = transcriber.decoder()
         self._pending = np.zeros((0,), np.float32)
         self._samples = 0  # real samples received
+        self._frames = 0  # posterior frames fed to the decoder
         self._log_probs: list[np.ndarray] = []
-        self.ids: list[int] = []
         self.finished = False
 
-    def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.state, (lp, emitted) = self.t.step(self.t.params, self.state, jnp.asarray(chunk[None]))
-        return np.asarray(lp[0]), np.asarray(emitted[0])
+    def _run(self, chunk: np.ndarray) -> np.ndarray:
+        self.state, lp = self.t.step(self.t.params, self.state, jnp.asarray(chunk[None]))
+        return np.asarray(lp[0])
+
+    def _accept(self, lp: np.ndarray) -> None:
+        self._log_probs.append(lp)
+        self.decoder.advance(lp)
+        self._frames += len(lp)
 
     @property
     def text(self) -> str:
-        """The running greedy hypothesis."""
-        return self.t.tokenizer.decode(self.ids)
+        """The current hypothesis (partial until :meth:`finish`)."""
+        ids = self.decoder.finish() if self.finished else self.decoder.partial()
+        return self.t.tokenizer.decode(ids)
 
     @property
     def log_probs(self) -> np.ndarray:
-        """Posteriors ``[frames, V]`` of every chunk processed so far."""
+        """Posteriors ``[frames, V]`` of every frame decoded so far."""
         if not self._log_probs:
             return np.zeros((0, self.t.model.vocab_size), np.float32)
         return np.concatenate(self._log_probs, axis=0)
 
     def feed(self, samples) -> str:
-        """Adds mono float samples (any length); processes every complete chunk; returns the text."""
+        """Adds mono float samples (any length); processes every complete chunk; returns the
+        partial text."""
         if self.finished:
             raise ValueError("session already finished; start a new one")
         samples = np.asarray(samples, np.float32).reshape(-1)
@@ -194,66 +195,45 @@ class TranscriberSession:
         self._pending = np.concatenate([self._pending, samples])
         size = self.t.chunk_samples
         while self._pending.size >= size:
-            lp, emitted = self._run(self._pending[:size])
+            lp = self._run(self._pending[:size])
             self._pending = self._pending[size:]
-            self._log_probs.append(lp)
-            self.ids.extend(int(i) for i in emitted if i)
+            self._accept(lp)
         return self.text
 
     def finish(self) -> str:
-        """Flushes the partial chunk (zero-padded), trims to the real audio and returns the final text."""
+        """Flushes the partial chunk (zero-padded), keeps only the frames the real samples cover
+        and returns the final text."""
         if not self.finished:
             if self._pending.size or not self._log_probs:
                 chunk = np.zeros((self.t.chunk_samples,), np.float32)
                 chunk[: self._pending.size] = self._pending
-                lp, emitted = self._run(chunk)
-                self._log_probs.append(lp)
+                lp = self._run(chunk)
                 self._pending = self._pending[:0]
-                valid = self.t._valid_out_frames(self._samples)
-                start = sum(len(x) for x in self._log_probs[:-1])
-                self.ids.extend(int(i) for i in emitted[: max(valid - start, 0)] if i)
+                self._accept(lp[: max(self.t.valid_frames(self._samples) - self._frames, 0)])
             self.finished = True
-            valid = self.t._valid_out_frames(self._samples)
-            self._log_probs = [self.log_probs[:valid]]
         return self.text
-
-    def beam_input(self):
-        """``(log_probs [T', V], T')`` for a beam search over the finished stream."""
-        lp = self.log_probs
-        return lp, lp.shape[0]
 
 
 # ============================================================================ text to speech
 
 class StreamingSynthesizer:
-    """Text -> audio in chunks: acoustic decoder, postnet and conv decoder over one carried state.
+    """Text -> audio: acoustic model step and conv decoder step over one carried state.
 
-    Per sentence (long text is split with :func:`voxjax.text.split_sentences`), the text half
-    runs once (encoder + durations, ``tts.encode``); then every chunk of ``chunk_frames`` mel
-    frames is one jitted call of :meth:`step`: regulate that chunk's frames, run the
-    autoregressive decoder and causal postnet (``acoustic_model.generate_chunk``), replace frames
-    past the predicted end by silence, and run the conv decoder's ``step``. The decoder's output
-    lags the mel by ``latency_samples``, so each sentence drops that many leading samples, is fed
-    enough trailing silent frames to flush them, and is cut at ``frames * hop`` samples.
-
-    :meth:`synthesize` is the offline path over the same functions with one ``lax.scan`` and one
-    conv-decoder call per sentence; :meth:`stream` concatenates to it (tested).
+    ``params = {'acoustic': tts params, 'decoder': decoder params}``; a chunk is
+    ``{'conditioning': [B, k, D + 2], 'mask': [B, k]}`` (regulated text frames and which of them
+    are speech); the step returns ``(log_mel [B, k, n_mels], wave [B, k * hop])``.
+    :meth:`synthesize` scans it over a sentence, :meth:`stream` calls it chunk by chunk.
     """
 
     def __init__(self, tts_task, tts_params, decoder, decoder_params, chunk_frames: int = 10):
         """``tts_task``: a ``voxjax.tasks.tts.TextToSpeech``; ``decoder``: a causal
         ``ConvDecoder`` with matching mel settings; ``chunk_frames``: a multiple of the acoustic
         model's reduction (10 frames = 100 ms)."""
-        from voxjax.models import acoustic_model
-        self._acoustic = acoustic_model
-        self.task, self.tts_params = tts_task, tts_params
-        self.decoder, self.decoder_params = decoder, _variables(decoder_params)
+        self.task = tts_task
+        self.params = {"acoustic": tts_params, "decoder": contract.variables(decoder_params)}
         self.mel_cfg = tts_task.mel
-        self.model = tts_task.model
-        r = self.model.reduction
-        if chunk_frames <= 0 or chunk_frames % r:
-            raise ValueError(f"chunk_frames must be a positive multiple of the acoustic model's "
-                             f"reduction ({r}), got {chunk_frames}")
+        model = tts_task.model
+        tts_task.check_chunk_frames(chunk_frames)
         if decoder.hop_length != self.mel_cfg.hop_length or decoder.n_mels != self.mel_cfg.n_mels:
             raise ValueError(f"decoder expects {decoder.n_mels} mels at hop {decoder.hop_length}, "
                              f"the acoustic model makes {self.mel_cfg.n_mels} at hop "
@@ -262,51 +242,36 @@ class StreamingSynthesizer:
         self.hop = self.mel_cfg.hop_length
         self.latency = int(decoder.latency_samples)
         self.silence = float(np.log(audio.LOG_FLOOR))
+        self._acoustic, self._decoder = contract.Streamer(model), contract.Streamer(decoder)
         self._zero_state = None
         self.step = jax.jit(self._step)
-        self._offline = jax.jit(self._offline_impl, static_argnums=(4,))
+        self._scan = jax.jit(lambda p, s, c: contract.scan_offline(self._step, p, s, c))
 
     @property
     def sample_rate(self) -> int:
         """Output sample rate (the mel config's)."""
         return self.mel_cfg.sample_rate
 
-    def init_state(self):
-        """Zero state of one stream: acoustic decoder carry and conv decoder state."""
-        if self._zero_state is None:  # the decoder derives its state by tracing: do it once
-            self._zero_state = {"acoustic": self.model.init_state(1),
-                                "decoder": self.decoder.init_state(1)}
+    def init_state(self, params, batch: int = 1):
+        """Zero state: acoustic decoder carry and conv decoder state (batch 1 is cached)."""
+        if batch != 1 or self._zero_state is None:
+            state = {"acoustic": self._acoustic.init_state(params["acoustic"], batch),
+                     "decoder": self._decoder.init_state(params["decoder"], batch)}
+            if batch != 1:
+                return state
+            self._zero_state = state
         return self._zero_state
 
-    def _frames(self, tts_params, state, h, durations, start, num_frames: int):
-        conditioning, mask = self._acoustic.regulate_length(h, durations, num_frames, start)
-        acoustic_state, mel = self._acoustic.generate_chunk(self.model, {"params": tts_params},
-                                                            state, conditioning)
-        return acoustic_state, jnp.where(mask[..., None], mel, self.silence)
-
-    def _step(self, tts_params, decoder_params, state, h, durations, start):
-        """One chunk: ``-> (state, (log_mel [1, k, n_mels], wave [1, k * hop]))``."""
-        acoustic_state, mel = self._frames(tts_params, state["acoustic"], h, durations, start,
-                                           self.chunk_frames)
-        decoder_state, wave = self.decoder.apply(decoder_params, state["decoder"], mel,
-                                                 method=type(self.decoder).step)
+    def _step(self, params, state, chunk):
+        acoustic_state, mel = self._acoustic.step(params["acoustic"], state["acoustic"],
+                                                  chunk["conditioning"])
+        mel = jnp.where(chunk["mask"][..., None], mel, self.silence)
+        decoder_state, wave = self._decoder.step(params["decoder"], state["decoder"], mel)
         return {"acoustic": acoustic_state, "decoder": decoder_state}, (mel, wave)
-
-    def _offline_impl(self, tts_params, decoder_params, h, durations, num_frames: int):
-        _, mel = self._frames(tts_params, self.model.init_state(1), h, durations, 0, num_frames)
-        return mel, self.decoder.apply(decoder_params, mel)
-
-    def _plan(self, sentence: str, speaker: str | None, pace: float | None):
-        h, durations = self.task.encode(self.tts_params, sentence, speaker, pace)
-        frames = int(np.sum(durations))
-        # Enough chunks to cover the speech plus the decoder's lag.
-        chunks = -(-(frames + -(-self.latency // self.hop)) // self.chunk_frames)
-        return h, durations, frames, chunks
 
     def _sentences(self, text: str) -> list[str]:
         """Speakable sentences of ``text``; unspeakable ones (e.g. only emoji) are skipped with
         a warning, and if none is left the first one's TextError is raised."""
-        from voxjax.text import TextError, split_sentences
         sentences = split_sentences(text) if isinstance(text, str) else []
         if not sentences:
             self.task.token_batch(text)  # raises the TextError that names the problem
@@ -322,6 +287,15 @@ class StreamingSynthesizer:
             raise first_error
         return kept
 
+    def _plan(self, sentence: str, speaker: str | None, pace: float | None):
+        """``(chunks [N, 1, ...] pytree, speech frames, chunks that cover speech + latency)``."""
+        lag = -(-self.latency // self.hop)
+        conditioning, mask, frames = self.task.conditioning(
+            self.params["acoustic"], sentence, speaker, pace, self.chunk_frames, lag)
+        chunks = {"conditioning": contract.to_chunks(conditioning, self.chunk_frames),
+                  "mask": contract.to_chunks(mask, self.chunk_frames)}
+        return chunks, frames, -(-(frames + lag) // self.chunk_frames)
+
     def stream(self, text: str, speaker: str | None = None, pace: float | None = None):
         """Yields float32 audio chunks (``chunk_frames * hop`` samples, fewer at sentence
         edges) as soon as each is computed. Raises TextError/ValueError before the first chunk
@@ -329,11 +303,12 @@ class StreamingSynthesizer:
         sentences = self._sentences(text)  # fail fast: text and speaker before any audio
         self.task.speaker_id(speaker)
         for sentence in sentences:
-            h, durations, frames, chunks = self._plan(sentence, speaker, pace)
-            state, skip, left = self.init_state(), self.latency, frames * self.hop
-            for c in range(chunks):
-                state, (_, wave) = self.step(self.tts_params, self.decoder_params, state, h,
-                                             durations, jnp.int32(c * self.chunk_frames))
+            chunks, frames, needed = self._plan(sentence, speaker, pace)
+            chunks = jax.tree.map(np.asarray, chunks)  # host slices: one dispatch per step
+            state, skip, left = self.init_state(self.params), self.latency, frames * self.hop
+            for c in range(needed):
+                state, (_, wave) = self.step(self.params, state,
+                                             jax.tree.map(lambda x: x[c], chunks))
                 wave = np.asarray(wave[0])
                 dropped = min(skip, wave.size)
                 wave, skip = wave[dropped:], skip - dropped
@@ -346,16 +321,13 @@ class StreamingSynthesizer:
 
     def synthesize(self, text: str, speaker: str | None = None, pace: float | None = None
                    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Offline: ``(wave [n], log_mels per sentence [T_i, n_mels])``; equals the
-        concatenated :meth:`stream` output."""
+        """Offline, the step under ``lax.scan``: ``(wave [n], log_mels per sentence
+        [T_i, n_mels])``; equals the concatenated :meth:`stream` output."""
         waves, mels = [], []
         for sentence in self._sentences(text):
-            h, durations, frames, chunks = self._plan(sentence, speaker, pace)
-            # Pad to whole seconds so sentences compile a few shapes; the extra frames are
-            # silence after the speech, and everything is causal, so the kept part is unchanged.
-            num_frames = -(-chunks * self.chunk_frames // 100) * 100
-            mel, wave = self._offline(self.tts_params, self.decoder_params, h, durations,
-                                      num_frames)
-            waves.append(np.asarray(wave[0, self.latency: self.latency + frames * self.hop]))
-            mels.append(np.asarray(mel[0, :frames]))
+            chunks, frames, _ = self._plan(sentence, speaker, pace)
+            _, (mel, wave) = self._scan(self.params, self.init_state(self.params), chunks)
+            wave = np.asarray(contract.from_chunks(wave))[0]
+            waves.append(wave[self.latency: self.latency + frames * self.hop])
+            mels.append(np.asarray(contract.from_chunks(mel))[0, :frames])
         return np.concatenate(waves), mels

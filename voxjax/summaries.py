@@ -31,6 +31,58 @@ def colorize(array: np.ndarray, cmap: str = "viridis") -> np.ndarray:
     return (rgba[..., :3] * 255).round().astype(np.uint8)
 
 
+METRICS_FILE = "metrics.jsonl"
+
+
+def _drop_torn_tail(path: str) -> None:
+    """Cuts an unfinished last line (a run killed mid-write) off ``path`` before appending."""
+    try:
+        with open(path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            block = min(size, 1 << 16)
+            f.seek(size - block)
+            tail = f.read(block)
+            f.truncate(size - block + tail.rfind(b"\n") + 1 if b"\n" in tail else
+                       (0 if block == size else size))
+    except FileNotFoundError:
+        pass
+
+
+def read_metrics(workdir_or_path: str, split: str | None = None) -> list[dict]:
+    """The rows of a ``metrics.jsonl`` (a workdir or the file itself), oldest step first.
+
+    Survives what a killed and resumed run leaves: unparseable lines (a torn last line) are
+    skipped, and a step logged twice (a resumed run re-logs the steps after its last checkpoint)
+    keeps its *last* row per split. ``split`` (``'train'``, ``'valid'`` ...) keeps only that
+    split's rows. A missing file gives ``[]``.
+    """
+    path = workdir_or_path
+    if os.path.isdir(path):
+        path = os.path.join(path, METRICS_FILE)
+    if not os.path.exists(path):
+        return []
+    latest: dict[tuple, dict] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # torn by a kill (or a resume that appended to a torn line)
+            if not isinstance(row, dict) or "step" not in row:
+                continue
+            if split is not None and row.get("split") != split:
+                continue
+            key = (row.get("split"), row["step"])
+            latest.pop(key, None)  # re-insert: order of the last occurrence
+            latest[key] = row
+    return sorted(latest.values(), key=lambda r: r["step"])
+
+
 class SummaryWriter:
     """Writes scalars to JSON lines and TensorBoard; audio, images and text to TensorBoard."""
 
@@ -43,7 +95,9 @@ class SummaryWriter:
         self._tb = None
         if enabled:
             os.makedirs(workdir, exist_ok=True)
-            self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", buffering=1)
+            path = os.path.join(workdir, "metrics.jsonl")
+            _drop_torn_tail(path)  # a killed run's half line would swallow our first record
+            self._jsonl = open(path, "a", buffering=1)
             from tensorboardX import SummaryWriter as _TBWriter  # lazy: not needed off process 0
             self._tb = _TBWriter(os.path.join(workdir, "tensorboard"), flush_secs=30)
 

@@ -16,6 +16,8 @@ import unicodedata
 
 from num2words import num2words
 
+from voxjax import espeak
+
 log = logging.getLogger(__name__)
 
 BLANK = "<blank>"
@@ -353,11 +355,10 @@ class PhonemeTtsTokenizer(TtsTokenizer):
         self.voice = voice
 
     def _symbolize(self, spoken: str) -> str:
-        from voxjax.corpus.espeak import get_espeak
-        espeak = get_espeak()
+        engine = espeak.get_espeak()
         pieces = []
         for clause, mark in _CLAUSE.findall(spoken):
-            ipa = espeak.phonemize(clause, voice=self.voice).translate(_IPA_FIXES)
+            ipa = engine.phonemize(clause, voice=self.voice).translate(_IPA_FIXES)
             ipa = " ".join(ipa.split())
             if ipa:
                 pieces.append(ipa + mark)

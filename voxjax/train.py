@@ -28,9 +28,11 @@ import ml_collections
 import numpy as np
 import optax
 from jax import lax
+from jax.experimental import multihost_utils
 from tqdm import tqdm
 
 from voxjax import checkpoint, parallel, summaries
+from voxjax.data import sources
 from voxjax import tasks as tasks_lib
 
 log = logging.getLogger(__name__)
@@ -147,14 +149,35 @@ def _every(step: int, period: int) -> bool:
     return period > 0 and step % period == 0
 
 
+def _stop_requested(sigterm: "_SigtermFlag", step: int, every: int) -> bool:
+    """Whether to stop before ``step``: this process's SIGTERM flag, or, with several
+    processes, whether *any* process got one (an all-gather of the flags every ``every``
+    steps, at the same steps everywhere), so that all processes stop and save at one step."""
+    if jax.process_count() == 1:
+        return sigterm.requested
+    if step % max(int(every), 1):
+        return False
+    flags = multihost_utils.process_allgather(np.asarray(sigterm.requested, np.int32))
+    return bool(np.any(np.asarray(flags)))
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=None
                        ) -> dict[str, float]:
     """Trains ``config.train.steps`` updates in ``workdir`` (resuming from its newest
     checkpoint), evaluating and checkpointing periodically; returns the final metrics.
 
     Raises FloatingPointError (one line) if a fetched metric is NaN/Inf; that state is not
-    saved. On SIGTERM, saves the current step and returns early with ``preempted=1``.
+    saved. On SIGTERM (with several processes: on any one of them), saves the current step and
+    returns early with ``preempted=1``. Resuming with a config that would change the run
+    raises a one-line :class:`~voxjax.errors.ConfigError` naming the keys
+    (:func:`checkpoint.check_resume_config`). Only training builds a missing synthetic corpus.
     """
+    with sources.corpus_building():
+        return _train_and_evaluate(config, workdir, task)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=None
+                        ) -> dict[str, float]:
     # ------------------------------------------------------------------ logging
     os.makedirs(workdir, exist_ok=True)
     tc = config.train
@@ -167,6 +190,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=Non
     writer = summaries.SummaryWriter(workdir, enabled=is_main)
     log.info("workdir %s, process %d/%d, mesh %s (%d devices)", workdir, jax.process_index(),
              jax.process_count(), dict(mesh.shape), mesh.devices.size)
+
+    # ------------------------------------------------------------------ resume check
+    # Before any data is read or built: a resumed run must be the run its checkpoints hold.
+    stored = checkpoint.stored_config(workdir)
+    if stored is not None:
+        try:
+            checkpoint.check_resume_config(stored[1], config.to_dict(), workdir, stored[0])
+        except Exception:
+            writer.close()
+            raise
 
     # ------------------------------------------------------------------ input
     task = tasks_lib.get(config) if task is None else task
@@ -211,6 +244,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=Non
     window = None  # on-device metric sums since the last fetch
     window_steps, window_start, last_train, last_eval = 0, time.time(), {}, {}
     preempted = False
+    sync_every = int(config.parallel.get("preemption_sync_every", 10))
     progress = tqdm(total=total_steps, initial=step, disable=not is_main, desc="train",
                     dynamic_ncols=True, mininterval=2.0)
 
@@ -244,7 +278,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=Non
     try:
         with _SigtermFlag() as sigterm:
             while step < total_steps:
-                if sigterm.requested:
+                if _stop_requested(sigterm, step, sync_every):
                     preempted = True
                     break
                 batch = next(train_iter)

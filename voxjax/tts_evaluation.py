@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from voxjax import audio, evaluation, text
+from voxjax import audio, evaluation, files, inference, text
 from voxjax.data.manifest import Utterance
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,8 @@ class Judge:
 
 
 def stt_judge(workdir: str, beam: bool = True) -> Judge:
-    """This project's STT model from ``workdir`` (beam + text prior, or greedy)."""
-    from voxjax import inference
-    transcriber = inference.Transcriber(workdir, beam=beam)
+    """This project's STT model from ``workdir`` (its beam settings + text prior, or greedy)."""
+    transcriber = inference.Transcriber(workdir, greedy=not beam)
     return Judge("stt_beam" if beam else "stt_greedy", transcriber.transcribe_wave)
 
 
@@ -78,7 +77,7 @@ def griffin_lim_system(mel_cfg: audio.MelConfig, n_iter: int = 32) -> System:
 
 def tts_system(synthesizer, pace: float | None = None) -> System:
     """Text (and the utterance's voice when the model knows it) -> speech at ``pace`` (None =
-    the TTS config's ``synthesis.pace``)."""
+    the TTS config's ``inference.pace``)."""
     def system(utt: Utterance, wave: np.ndarray) -> np.ndarray:
         known = utt.speaker in synthesizer.task.speakers
         return synthesizer.synthesize(utt.text, utt.speaker if known else None, pace)[0]
@@ -149,6 +148,41 @@ def evaluate_synthesis(split: str, workdir: str, utterances: list[Utterance],
     flat = {"split": split, "utterances": report["utterances"]}
     for name, entry in report["systems"].items():
         flat.update({f"{name}_{k}": v for k, v in entry.items()})
-    with open(os.path.join(workdir, f"eval_{split}.json"), "w") as f:
-        json.dump({"metrics": flat, "report": report}, f, indent=1)
+    files.write_json(os.path.join(workdir, f"eval_{split}.json"),
+                     {"metrics": flat, "report": report}, indent=1)
     return flat
+
+
+def evaluate_synthesis_workdir(workdir: str, split: str = "test", decoder_workdir: str | None = None,
+                               judge_workdir: str | None = None, limit: int = 100) -> dict:
+    """Evaluates a TTS or conv decoder workdir on ``split``; writes ``eval_<split>.json``.
+
+    Always: the task's own metrics (teacher-forced losses, durations; or copy-synthesis
+    losses). With ``judge_workdir`` (an STT workdir) and, for TTS, ``decoder_workdir``: the
+    judged comparison of :func:`evaluate_synthesis` (ASR-CER ratios and MCD against the ground
+    truth; Griffin-Lim as the baseline).
+    """
+    config, task, params = inference.load_workdir(workdir)
+    metrics = {f"model_{k}": v for k, v in task.evaluate(params, split).items()}
+    systems = {}
+    if config.task == "decoder":
+        systems["decoder_copy"] = copy_synthesis_system(task, params)
+    elif config.task == "tts" and decoder_workdir:
+        decoder = inference.load_workdir(decoder_workdir)
+        systems["tts"] = tts_system(inference.make_synthesizer(
+            (config, task, params), decoder, decoder_name=decoder_workdir))
+        systems["decoder_copy"] = copy_synthesis_system(*decoder[1:])
+    elif config.task not in ("tts", "decoder"):
+        raise ValueError(f"{workdir} holds a {config.task!r} model; expected tts or decoder")
+    systems["griffin_lim"] = griffin_lim_system(task.mel)
+    if judge_workdir is None and decoder_workdir is None and config.task == "tts":
+        systems = {}  # nothing to listen with: the model metrics only
+    judged = {}
+    if systems:
+        judged = evaluate_synthesis(split, workdir, task.utterances(split), task.mel, systems,
+                                    judge_workdir, limit)
+    result = {"split": split, **metrics, **judged}
+    if not judged:
+        files.write_json(os.path.join(workdir, f"eval_{split}.json"), {"metrics": result},
+                         indent=1)
+    return result

@@ -26,7 +26,7 @@ unchanged by this option and keeps its cache key.
 
 Deterministic: the same ``size``, ``seed`` and ``randomize_voices`` give bit-identical wavs
 whatever ``workers`` is (eSpeak is reloaded per utterance and its noise seeded; see
-:mod:`voxjax.corpus.espeak`).
+:mod:`voxjax.espeak`).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ import zlib
 import numpy as np
 
 from voxjax import audio, text as textlib
-from voxjax.corpus import espeak as espeak_mod
+from voxjax import espeak as espeak_mod
 from voxjax.corpus.sentences import generate_sentences
 
 log = logging.getLogger(__name__)

@@ -2,12 +2,15 @@
 built-in synthetic corpus at a fixed ratio.
 
 ``config.data`` names one dataset (``dataset``, ``root``; ``synth`` builds the corpus on
-demand). ``synth_ratio`` > 0 adds the built-in corpus (``synth_root``, ``synth_size``) to the
+demand, but only while training or inside :func:`corpus_building`: evaluation and
+transcription never synthesise a corpus, they raise a one-line DataError naming the missing
+folder). ``synth_ratio`` > 0 adds the built-in corpus (``synth_root``, ``synth_size``) to the
 *training* data so that that share of every epoch's training utterances is synthetic; evaluation
 always uses the config's own dataset. Every task reads its utterances through this module.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -18,11 +21,41 @@ from voxjax.data import manifest
 log = logging.getLogger(__name__)
 
 
+_building = [0]  # open corpus_building() blocks (process-wide: training threads included)
+
+
+@contextlib.contextmanager
+def corpus_building():
+    """Inside this block (the trainer's), a missing synthetic corpus is built on demand."""
+    _building[0] += 1
+    try:
+        yield
+    finally:
+        _building[0] -= 1
+
+
+def building_allowed() -> bool:
+    """Whether :func:`ensure_corpus` may build a corpus now (see :func:`corpus_building`)."""
+    return _building[0] > 0
+
+
 def ensure_corpus(root: str, size: int, seed: int, randomize_voices: bool = False) -> None:
-    """Builds (or finds cached) the built-in synthetic corpus at ``root``."""
-    from voxjax.corpus import build_corpus
+    """Builds (or finds cached) the built-in synthetic corpus at ``root``.
+
+    Outside :func:`corpus_building` nothing is built: a corpus that is missing (or was built
+    with another size, seed or voice setting) raises a one-line :class:`manifest.DataError`.
+    """
+    from voxjax.corpus import build
+    if not building_allowed():
+        key = build.cache_key(int(size), int(seed), bool(randomize_voices))
+        if not build._cached(os.path.abspath(root), key):  # noqa: SLF001 - the corpus's own test
+            raise manifest.DataError(
+                f"synthetic corpus not found at {os.path.abspath(root)} (or built with other "
+                f"settings); build it with `voxjax corpus --out {root} --size {int(size)} --seed "
+                f"{int(seed)}` or by training; evaluation never builds one")
+        return
     kwargs = {"randomize_voices": True} if randomize_voices else {}
-    build_corpus(root, size=int(size), seed=int(seed), **kwargs)
+    build.build_corpus(root, size=int(size), seed=int(seed), **kwargs)
 
 
 def utterances(data, split: str, seed: int = 0) -> list[manifest.Utterance]:

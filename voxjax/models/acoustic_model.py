@@ -11,14 +11,15 @@ Layout (tokens ``[B, N]``, log-mel ``[B, T, n_mels]`` at 10 ms, ``T`` a multiple
                (fraction elapsed, log duration) so the decoder knows how far along it is
   decoder      autoregressive over groups of ``r`` frames: prenet(previous group's last frame)
                ++ regulated text -> LSTM stack -> Dense(r * n_mels); teacher-forced in training
-               (the LSTM input projection then runs for all steps at once), ``lax.scan`` of
+               (the LSTM input projection then runs for all steps at once), ``nn.scan`` of
                :meth:`AcousticModel.decoder_step` at inference
   postnet      ``postnet_layers`` causal convs (residual), so it streams frame by frame
 
 Mels are modelled normalised, ``(log_mel - feature_mean) / feature_std``; outputs are denormalised.
-Streaming: the text is known up front, so :meth:`encode` runs once per sentence; after that
-every mel frame comes from :meth:`decoder_step` and :meth:`postnet_step` over an explicit carry,
-with output identical to :func:`generate` (the offline ``lax.scan`` of the same steps).
+Streaming: the text is known up front, so :meth:`encode_for_synthesis` runs once per sentence;
+after that every chunk of regulated frames goes through :meth:`step` (the streaming contract,
+``voxjax.models.contract``: decoder steps under ``nn.scan``, then the causal postnet) over an
+explicit carry. Offline synthesis is the same step under ``contract.scan_offline``.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from voxjax.models import alignment
-from voxjax.models.layers import RNNLayer, StreamableConv1D, rnn_zero_carry
+from voxjax.models.layers import CausalConv1D, RNNLayer, model_kwargs, rnn_zero_carry
 
 
 def regulate_length(h, durations, num_frames: int, start=0):
@@ -82,10 +83,8 @@ class AcousticModel(nn.Module):
 
     @classmethod
     def from_config(cls, model_config, vocab_size: int, num_speakers: int, n_mels: int):
-        """Builds the model from ``config.model`` (keys not fields of the model are ignored)."""
-        fields = set(cls.__dataclass_fields__) - {"vocab_size", "num_speakers", "n_mels",
-                                                  "parent", "name"}
-        kwargs = {k: model_config[k] for k in fields if k in model_config}
+        """Builds the model from ``config.model``; an unknown key is an error."""
+        kwargs = model_kwargs(cls, model_config, exclude={"vocab_size", "num_speakers", "n_mels"})
         return cls(vocab_size=vocab_size, num_speakers=num_speakers, n_mels=n_mels, **kwargs)
 
     def setup(self):
@@ -108,9 +107,8 @@ class AcousticModel(nn.Module):
         self.decoder_rnns = [RNNLayer("lstm", self.decoder_hidden, name=f"decoder_rnn_{i}")
                              for i in range(self.decoder_layers)]
         self.frame_out = nn.Dense(self.reduction * self.n_mels, name="frame_out")
-        self.postnet = [StreamableConv1D(self.postnet_channels if i < self.postnet_layers - 1
-                                         else self.n_mels, self.postnet_kernel, 1, causal=True,
-                                         name=f"postnet_{i}")
+        self.postnet = [CausalConv1D(self.postnet_channels if i < self.postnet_layers - 1
+                                     else self.n_mels, self.postnet_kernel, name=f"postnet_{i}")
                         for i in range(self.postnet_layers)]
         self.drop = nn.Dropout(self.dropout)
         self.prenet_drop = nn.Dropout(self.prenet_dropout)
@@ -141,9 +139,10 @@ class AcousticModel(nn.Module):
     def _normalise(self, mel):
         return (mel.astype(jnp.float32) - self.feature_mean) / self.feature_std
 
-    def _prenet(self, y, train: bool):
-        for layer in self.prenet:
-            y = self.prenet_drop(nn.relu(layer(y)), deterministic=not train)
+    def _prenet(self, y, train: bool, rng=None):
+        for i, layer in enumerate(self.prenet):
+            key = None if rng is None else jax.random.fold_in(rng, i)
+            y = self.prenet_drop(nn.relu(layer(y)), deterministic=not train, rng=key)
         return y
 
     def _decode_teacher_forced(self, conditioning, mel_norm, train: bool):
@@ -160,7 +159,7 @@ class AcousticModel(nn.Module):
     def _postnet(self, mel_norm):
         x = mel_norm
         for i, conv in enumerate(self.postnet):
-            x = conv(x)
+            x = conv(x)[0]
             x = jnp.tanh(x) if i < len(self.postnet) - 1 else x
         return mel_norm + x
 
@@ -184,9 +183,17 @@ class AcousticModel(nn.Module):
         after = self._postnet(before)
         denorm = lambda x: x * self.feature_std + self.feature_mean  # noqa: E731
         return {"mel": denorm(before), "mel_postnet": denorm(after), "log_attn": log_attn,
-                "learned_log_attn": learned, "hard_alignment": hard, "durations": durations, "log_durations": log_durations}
+                "learned_log_attn": learned, "hard_alignment": hard, "durations": durations,
+                "log_durations": log_durations}
 
     # ------------------------------------------------------------------ streaming inference
+    def encode_for_synthesis(self, tokens, token_lengths, speakers, pace: float = 1.0):
+        """The text half of synthesis, once per sentence: ``(h [B, N, D], durations [B, N])``
+        with predicted durations (frames, int32); :func:`regulate_length` turns them into the
+        conditioning frames that :meth:`step` consumes."""
+        h, log_durations, _ = self.encode(tokens, token_lengths, speakers)
+        return h, self.predict_durations(log_durations, token_lengths, pace)
+
     def init_state(self, batch_size: int):
         """Zero decoder carry: LSTM carries, the last generated frame, postnet contexts, and
         the decoder step count (it keys inference prenet dropout)."""
@@ -194,15 +201,29 @@ class AcousticModel(nn.Module):
                              for _ in range(self.decoder_layers)),
                 "previous": jnp.zeros((batch_size, self.n_mels), jnp.float32),
                 "step": jnp.zeros((), jnp.int32),
-                "postnet": tuple(StreamableConv1D.init_state(
-                    batch_size, self.n_mels if i == 0 else self.postnet_channels,
-                    self.postnet_kernel, 1) for i in range(self.postnet_layers))}
+                "postnet": tuple(conv.zero_state(batch_size, self.n_mels if i == 0
+                                                 else self.postnet_channels)
+                                 for i, conv in enumerate(self.postnet))}
+
+    def step(self, state, conditioning):
+        """The streaming contract: ``conditioning [B, k, D + 2]`` (regulated text frames, ``k`` a
+        multiple of ``r``) -> ``(state, log_mel [B, k, n_mels])``, decoder and causal postnet."""
+        groups = conditioning[:, :: self.reduction]  # each group is keyed by its first frame
+        scan = nn.scan(lambda module, carry, x: module.decoder_step(carry, x),
+                       variable_broadcast="params", split_rngs={"params": False},
+                       in_axes=1, out_axes=1)
+        state, frames = scan(self, state, groups)  # [B, k / r, r, n_mels]
+        return self.postnet_step(state, frames.reshape(conditioning.shape[0], -1, self.n_mels))
 
     def decoder_step(self, state, conditioning):
         """One autoregressive step: ``conditioning [B, D + 2]`` (the group's first frame) ->
-        ``(state, frames [B, r, n_mels])`` normalised, before the postnet. Prenet dropout only
-        with ``inference_prenet_dropout`` (then ``apply`` needs a ``dropout`` rng)."""
-        previous = self._prenet(state["previous"], self.inference_prenet_dropout)
+        ``(state, frames [B, r, n_mels])`` normalised, before the postnet. With
+        ``inference_prenet_dropout`` the masks come from ``fold_in(PRNGKey(sampling_seed),
+        step)``, so a stream and an offline pass draw the same ones."""
+        rng = None
+        if self.inference_prenet_dropout:
+            rng = jax.random.fold_in(jax.random.PRNGKey(self.sampling_seed), state["step"])
+        previous = self._prenet(state["previous"], self.inference_prenet_dropout, rng)
         x = jnp.concatenate([previous, conditioning], axis=-1)
         x = x[:, None, :]
         carries = []
@@ -217,50 +238,8 @@ class AcousticModel(nn.Module):
         """Causal postnet on ``frames [B, k, n_mels]`` (normalised) -> denormalised log-mel."""
         x, new = frames, []
         for i, (conv, s) in enumerate(zip(self.postnet, state["postnet"])):
-            s, x = conv.step(s, x)
+            x, s = conv(x, s)
             new.append(s)
             x = jnp.tanh(x) if i < len(self.postnet) - 1 else x
         out = (frames + x) * self.feature_std + self.feature_mean
         return {**state, "postnet": tuple(new)}, out
-
-
-# Flax modules cannot be called inside a raw ``lax.scan``, so the scanned loops live out here and
-# call the module's single-step methods through ``apply``.
-
-def generate_chunk(model: AcousticModel, variables, state, conditioning):
-    """Decoder + postnet over ``conditioning [B, k, D + 2]`` (k a multiple of ``r``) ->
-    ``(state, log_mel [B, k, n_mels])``: the streaming unit of work."""
-    def step(carry, group_conditioning):
-        rngs = {}
-        if model.inference_prenet_dropout:
-            key = jax.random.PRNGKey(model.sampling_seed)
-            rngs = {"dropout": jax.random.fold_in(key, carry["step"])}
-        return model.apply(variables, carry, group_conditioning, method=model.decoder_step,
-                           rngs=rngs)
-
-    groups = jnp.swapaxes(conditioning[:, :: model.reduction], 0, 1)  # [k / r, B, D + 2]
-    state, frames = lax.scan(step, state, groups)
-    frames = jnp.swapaxes(frames, 0, 1).reshape(conditioning.shape[0], -1, model.n_mels)
-    return model.apply(variables, state, frames, method=model.postnet_step)
-
-
-def encode_for_synthesis(model: AcousticModel, variables, tokens, token_lengths, speakers,
-                         pace: float = 1.0):
-    """``(h [B, N, D], durations [B, N])`` with predicted durations (frames, int32)."""
-    h, log_durations, _ = model.apply(variables, tokens, token_lengths, speakers,
-                                      method=model.encode)
-    return h, model.predict_durations(log_durations, token_lengths, pace)
-
-
-def generate(model: AcousticModel, variables, tokens, token_lengths, speakers,
-             num_frames: int, pace: float = 1.0):
-    """Offline synthesis: ``(log_mel [B, num_frames, n_mels], frame_mask [B, T], durations)``.
-
-    ``num_frames`` (a multiple of ``r``) is the static output size; frames past an utterance's
-    predicted length are garbage and masked out.
-    """
-    h, durations = encode_for_synthesis(model, variables, tokens, token_lengths, speakers, pace)
-    conditioning, mask = regulate_length(h, durations, num_frames)
-    state = model.init_state(tokens.shape[0])
-    _, mel = generate_chunk(model, variables, state, conditioning)
-    return mel, mask, durations

@@ -33,10 +33,11 @@ frame, output samples ``[t * hop, (t + 1) * hop)`` once frame ``t`` is in.
 Non-causal models (``causal=False``: centred conv padding, they see future frames) keep the same
 placement and latency so data and losses do not change, but can only run offline.
 
-Streaming (``causal=True``), as ``LanguageModel``::
+Streaming (``causal=True``) follows the contract of ``voxjax.models.contract``::
 
-    state = model.init_state(batch_size)                        # unbound module, zeros
-    state, wave = model.apply(variables, state, mel_chunk, method=ConvDecoder.step)
+    streamer = Streamer(model)
+    state = streamer.init_state(params, batch_size)             # zeros
+    state, wave = streamer.step(params, state, mel_chunk)
     # mel_chunk [B, k, n_mels] (any k >= 1, may change between calls) -> wave [B, k * hop]
 
 The state holds every causal conv's left context (``(kernel - 1) * dilation`` frames or samples)
@@ -53,43 +54,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from voxjax import audio
+from voxjax.models.layers import CausalConv1D
+
 FAMILIES = ("vocos", "hifigan")
-
-
-class CausalConv(nn.Module):
-    """Stride-1 1-D conv over ``[B, T, C]``; causal ones carry ``(k - 1) * dilation`` frames."""
-
-    features: int  # output channels
-    kernel_size: int  # taps
-    dilation: int = 1  # gap between taps (frames)
-    groups: int = 1  # feature groups (= channels for a depthwise conv)
-    causal: bool = True  # False: centred padding, offline only
-
-    @property
-    def context(self) -> int:
-        """Input frames the conv needs from before the chunk."""
-        return (self.kernel_size - 1) * self.dilation
-
-    @nn.compact
-    def __call__(self, x: jnp.ndarray, state: jnp.ndarray | None = None):
-        """``x [B, T, C]`` -> ``(y [B, T, features], new_state [B, context, C] or None)``.
-
-        Causal: runs a VALID conv on ``state ++ x`` (``state=None`` means zeros, i.e. the start of
-        a signal, which equals the offline left padding). Centred: pads both sides, no state.
-        """
-        if self.causal:
-            if state is None:
-                state = jnp.zeros((x.shape[0], self.context, x.shape[2]), x.dtype)
-            joined = jnp.concatenate([state.astype(x.dtype), x], axis=1)
-            # Slice by start index: a context of 0 must give an empty state, not the whole input.
-            new_state = joined[:, joined.shape[1] - self.context:]
-        else:
-            left = self.context // 2
-            joined = jnp.pad(x, ((0, 0), (left, self.context - left), (0, 0)))
-            new_state = None
-        conv = nn.Conv(self.features, (self.kernel_size,), kernel_dilation=(self.dilation,),
-                       feature_group_count=self.groups, padding="VALID", name="conv")
-        return conv(joined), new_state
 
 
 class ConvNeXtBlock(nn.Module):
@@ -104,8 +72,8 @@ class ConvNeXtBlock(nn.Module):
     @nn.compact
     def __call__(self, x, state=None):
         """``x [B, T, dim]`` -> ``(x [B, T, dim], new depthwise state)``."""
-        y, state = CausalConv(self.dim, self.kernel_size, groups=self.dim, causal=self.causal,
-                              name="depthwise")(x, state)
+        y, state = CausalConv1D(self.dim, self.kernel_size, groups=self.dim,
+                                causal=self.causal, name="depthwise")(x, state)
         y = nn.Dense(self.intermediate, name="expand")(nn.LayerNorm(name="norm")(y))
         y = nn.Dense(self.dim, name="project")(nn.gelu(y))
         gamma = self.param("layer_scale", nn.initializers.constant(self.layer_scale_init),
@@ -127,14 +95,20 @@ class ConvDecoder(nn.Module):
     @classmethod
     def from_config(cls, model_config, mel_cfg) -> "ConvDecoder":
         """The family named by ``model_config.family`` (``vocos``|``hifigan``), sized by the
-        keys of ``model_config`` that are fields of that family (others are ignored)."""
+        keys of ``model_config`` that are fields of that family. Keys of the other family may
+        sit in the same block (one config serves both); a key of neither is an error."""
         family = model_config.get("family", "vocos")
         classes = {"vocos": VocosDecoder, "hifigan": HiFiGANDecoder}
         if family not in classes:
             raise ValueError(f"model.family must be one of {', '.join(FAMILIES)}, got {family!r}")
         target = classes[family]
-        names = {f.name for f in dataclasses.fields(target)} - {
-            "parent", "name", "n_mels", "hop_length", "mel_n_fft"}
+        fixed = {"parent", "name", "n_mels", "hop_length", "mel_n_fft"}
+        names = {f.name for f in dataclasses.fields(target)} - fixed
+        known = {f.name for c in classes.values() for f in dataclasses.fields(c)} - fixed
+        unknown = sorted(set(model_config.keys()) - known - {"family"})
+        if unknown:
+            raise ValueError(f"unknown config key(s) model.{', model.'.join(unknown)} for the "
+                             f"conv decoder")
         # Lists (e.g. from a JSON config) become tuples: module fields must be hashable for jit.
         kwargs = {k: tuple(v) if isinstance(v, list) else v
                   for k, v in model_config.items() if k in names}
@@ -173,7 +147,7 @@ class ConvDecoder(nn.Module):
         return self._run(mel_chunk, state)
 
     def init_state(self, batch_size: int):
-        """Zero streaming state for ``batch_size`` streams (call on the unbound module).
+        """Zero streaming state for ``batch_size`` streams (the contract's ``init_state``).
 
         Its structure is read off a shape-only trace of :meth:`step` (``jax.eval_shape``, no
         compute), so it always matches what ``step`` carries.
@@ -225,7 +199,7 @@ class VocosDecoder(ConvDecoder):
     def setup(self):
         if self.overlap < 1:
             raise ValueError(f"overlap must be >= 1, got {self.overlap}")
-        self.embed = CausalConv(self.dim, self.kernel_size, causal=self.causal, name="embed")
+        self.embed = CausalConv1D(self.dim, self.kernel_size, causal=self.causal, name="embed")
         self.embed_norm = nn.LayerNorm(name="embed_norm")
         self.blocks = [ConvNeXtBlock(self.dim, self.intermediate, self.kernel_size, self.causal,
                                      layer_scale_init=1.0 / self.layers, name=f"block_{i}")
@@ -238,7 +212,7 @@ class VocosDecoder(ConvDecoder):
         """Hann window divided by the steady-state sum of squared shifted windows: with it,
         overlap-adding the irfft of a signal's own STFT (same window, hop) gives the signal back."""
         n, hop = self.synthesis_fft, self.hop_length
-        window = np.hanning(n + 1)[:-1]  # periodic Hann
+        window = audio.hann_window(n)  # the project's periodic Hann (float64)
         envelope = (window ** 2).reshape(self.overlap, hop).sum(axis=0)  # per phase in a hop
         return (window / np.tile(envelope, self.overlap)).astype(np.float32)
 
@@ -291,10 +265,12 @@ class ResBlock(nn.Module):
         """``x [B, T, C]`` -> ``(x, state)``; state is a tuple of the convs' contexts."""
         new = []
         for i, d in enumerate(self.dilations):
-            y, s1 = CausalConv(self.channels, self.kernel_size, d, causal=self.causal,
-                               name=f"dilated_{i}")(nn.leaky_relu(x, 0.1), _sub(state, 2 * i))
-            y, s2 = CausalConv(self.channels, self.kernel_size, 1, causal=self.causal,
-                               name=f"plain_{i}")(nn.leaky_relu(y, 0.1), _sub(state, 2 * i + 1))
+            dilated = CausalConv1D(self.channels, self.kernel_size, dilation=d,
+                                   causal=self.causal, name=f"dilated_{i}")
+            plain = CausalConv1D(self.channels, self.kernel_size, causal=self.causal,
+                                 name=f"plain_{i}")
+            y, s1 = dilated(nn.leaky_relu(x, 0.1), _sub(state, 2 * i))
+            y, s2 = plain(nn.leaky_relu(y, 0.1), _sub(state, 2 * i + 1))
             x = x + y
             new += [s1, s2]
         return x, tuple(new)
@@ -320,16 +296,16 @@ class HiFiGANDecoder(ConvDecoder):
         if math.prod(self.upsample_rates) != self.hop_length:
             raise ValueError(f"upsample_rates {tuple(self.upsample_rates)} multiply to "
                              f"{math.prod(self.upsample_rates)}, not the hop {self.hop_length}")
-        self.pre = CausalConv(self.channels, self.pre_kernel, causal=self.causal, name="pre")
+        self.pre = CausalConv1D(self.channels, self.pre_kernel, causal=self.causal, name="pre")
         ups, mrfs = [], []
         for i, rate in enumerate(self.upsample_rates):
             width = self._width(i + 1)
-            ups.append(CausalConv(rate * width, self.upsample_taps, causal=self.causal,
-                                  name=f"up_{i}"))
+            ups.append(CausalConv1D(rate * width, self.upsample_taps, causal=self.causal,
+                                    name=f"up_{i}"))
             mrfs += [ResBlock(width, k, tuple(self.resblock_dilations), self.causal,
                               name=f"mrf_{i}_{j}") for j, k in enumerate(self.resblock_kernels)]
         self.ups, self.mrfs = ups, mrfs
-        self.post = CausalConv(1, self.post_kernel, causal=self.causal, name="post")
+        self.post = CausalConv1D(1, self.post_kernel, causal=self.causal, name="post")
 
     def _width(self, stage: int) -> int:
         return max(self.channels // 2 ** stage, 1)

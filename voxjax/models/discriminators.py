@@ -26,10 +26,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from voxjax.models.spectral_losses import stft_magnitude, weighted_mean
+from voxjax.models.spectral_losses import DEFAULT_RESOLUTIONS, stft_magnitude, weighted_mean
 
 DEFAULT_PERIODS = (2, 3, 5, 7, 11)
-DEFAULT_RESOLUTIONS = ((512, 128, 512), (1024, 256, 1024), (256, 64, 256))
 
 
 class PeriodDiscriminator(nn.Module):

@@ -14,7 +14,8 @@ Layout, ``[B, T, n_mels]`` log-mel at 10 ms in:
      character per 40 ms, and CTC needs a slot per character plus blanks between repeats.
 
 ``streaming=True`` makes every conv causal and every RNN unidirectional; then ``init_state`` and
-``step`` run the network chunk by chunk with output identical to ``__call__`` on the whole input.
+``step`` (the streaming contract, ``voxjax.models.contract``) run the network chunk by chunk with
+output equal to ``__call__`` on the whole input.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from voxjax.models.layers import RNNLayer, StreamableConv1D, rnn_zero_carry
+from voxjax.models.layers import CausalConv1D, RNNLayer, model_kwargs, rnn_zero_carry
 
 
 class FeatureNorm(nn.Module):
@@ -59,11 +60,8 @@ class LanguageModel(nn.Module):
 
     @classmethod
     def from_config(cls, model_config, vocab_size: int) -> "LanguageModel":
-        """Builds the model from a ``config.model`` ConfigDict (unknown keys, e.g. chunk_ms, ignored)."""
-        fields = {"conv_channels", "conv_layers", "conv_kernel", "rnn_cell", "rnn_hidden",
-                  "rnn_layers", "bidirectional", "dropout", "streaming", "feature_mean",
-                  "feature_std", "ctc_upsample", "normalization"}
-        kwargs = {k: model_config[k] for k in fields if k in model_config}
+        """Builds the model from a ``config.model`` ConfigDict; an unknown key is an error."""
+        kwargs = model_kwargs(cls, model_config, exclude={"vocab_size"})
         if kwargs.get("rnn_cell", "gru") not in ("gru", "lstm"):
             raise ValueError(f"model.rnn_cell must be 'gru' or 'lstm', got {kwargs['rnn_cell']!r}")
         if kwargs.get("normalization", "fixed") not in ("fixed", "global"):
@@ -83,8 +81,8 @@ class LanguageModel(nn.Module):
 
     def setup(self):
         # setup (not compact) so __call__ and step share one set of submodules and parameters.
-        self.convs = [StreamableConv1D(self.conv_channels, self.conv_kernel, 2,
-                                       causal=self.streaming, name=f"conv_{i}")
+        self.convs = [CausalConv1D(self.conv_channels, self.conv_kernel, stride=2,
+                                   causal=self.streaming, name=f"conv_{i}")
                       for i in range(self.conv_layers)]
         self.conv_norms = [nn.LayerNorm(name=f"conv_norm_{i}") for i in range(self.conv_layers)]
         self.rnns = [RNNLayer(self.rnn_cell, self.rnn_hidden, self.is_bidirectional,
@@ -122,7 +120,7 @@ class LanguageModel(nn.Module):
         valid = jnp.arange(t)[None, :] < jnp.asarray(lengths)[:, None]
         x = jnp.where(valid[..., None], self._normalise(features), 0.0)
         for conv, norm in zip(self.convs, self.conv_norms):
-            x = nn.gelu(norm(conv(x)))
+            x = nn.gelu(norm(conv(x)[0]))
         rnn_lengths = self.output_lengths(lengths) // self.ctc_upsample
         x = self.drop(x, deterministic=not train)
         for rnn in self.rnns:
@@ -132,16 +130,17 @@ class LanguageModel(nn.Module):
 
     # ------------------------------------------------------------------------- streaming
 
-    def init_state(self, batch_size: int, n_mels: int = 80):
+    def init_state(self, batch_size: int):
         """Zero streaming state: each causal conv's left context and each RNN layer's carry.
 
-        ``{'conv': ([B, k-2, n_mels], [B, k-2, C], ...), 'rnn': (carry, ...)}``; needs no parameters
-        (call it on the unbound module). Only for ``streaming=True`` models.
+        ``{'conv': ([B, k-2, n_mels], [B, k-2, C], ...), 'rnn': (carry, ...)}``; call it through
+        ``Streamer(model).init_state(params, batch)`` (n_mels is read off the first conv's
+        kernel). Only for ``streaming=True`` models.
         """
         self._check_streaming()
-        convs = tuple(StreamableConv1D.init_state(batch_size, n_mels if i == 0 else self.conv_channels,
-                                                  self.conv_kernel, 2)
-                      for i in range(self.conv_layers))
+        n_mels = self.variables["params"]["conv_0"]["conv"]["kernel"].shape[1]
+        convs = tuple(conv.zero_state(batch_size, n_mels if i == 0 else self.conv_channels)
+                      for i, conv in enumerate(self.convs))
         rnns = tuple(rnn_zero_carry(self.rnn_cell, batch_size, self.rnn_hidden)
                      for _ in range(self.rnn_layers))
         return {"conv": convs, "rnn": rnns}
@@ -152,7 +151,7 @@ class LanguageModel(nn.Module):
         x = self._normalise(chunk_features)
         conv_states = []
         for conv, norm, s in zip(self.convs, self.conv_norms, state["conv"]):
-            s, x = conv.step(s, x)
+            x, s = conv(x, s)
             conv_states.append(s)
             x = nn.gelu(norm(x))
         carries = []

@@ -1,10 +1,10 @@
-"""Streamable building blocks: strided 1-D convs with left-context state, RNN stacks with carries.
+"""Streamable building blocks: causal 1-D convs with left-context state, RNN stacks with carries.
 
 Shape convention: every sequence tensor is batch-major ``[B, T, C]``.
 
-Causal strided conv (kernel ``k``, stride ``s``): output frame ``j`` sees input frames
-``j*s + s - k .. j*s + s - 1``, i.e. it ends at the last frame of its own stride block and never
-looks ahead. Offline this is a VALID conv on the input left-padded with ``k - s`` zeros (and
+Causal strided conv (:class:`CausalConv1D`, kernel ``k``, stride ``s``): output frame ``j``
+sees input frames ``j*s + s - k .. j*s + s - 1``, i.e. it ends at the last frame of its own
+stride block and never looks ahead. Offline this is a VALID conv on the input left-padded with ``k - s`` zeros (and
 right-padded to a multiple of ``s``), giving ``ceil(T / s)`` outputs. Streaming keeps the last
 ``k - s`` input frames as state and runs the same VALID conv on ``state ++ chunk``: a chunk of
 ``c`` frames (``c`` a multiple of ``s``) gives ``(k - s + c - k) / s + 1 = c / s`` outputs, and
@@ -26,50 +26,73 @@ import jax.numpy as jnp
 Carry = Any
 
 
-class StreamableConv1D(nn.Module):
-    """Strided 1-D conv over time; ``causal`` makes it streamable with a left-context state."""
+def model_kwargs(cls, model_config, exclude=frozenset()) -> dict:
+    """The ``config.model`` entries as constructor arguments of the flax module ``cls``.
+
+    A key that is not a field of ``cls`` raises ValueError naming it: a config key that nothing
+    reads would silently do nothing. ``exclude``: fields the caller sets itself.
+    """
+    fields = set(cls.__dataclass_fields__) - {"parent", "name"} - set(exclude)
+    unknown = sorted(set(model_config.keys()) - fields)
+    if unknown:
+        raise ValueError(f"unknown config key(s) model.{', model.'.join(unknown)} for "
+                         f"{cls.__name__} (known: {', '.join(sorted(fields))})")
+    return {k: model_config[k] for k in model_config.keys()}
+
+
+class CausalConv1D(nn.Module):
+    """1-D conv over time (stride, dilation, groups); ``causal`` ones stream with a left context.
+
+    ``context = (kernel_size - 1) * dilation + 1 - stride`` input frames are carried between
+    chunks (stride 1: ``(k - 1) * d``; stride ``s``, no dilation: ``k - s``). Non-causal convs
+    split that context around the block (centred, sees future frames) and only run offline.
+    """
 
     features: int  # output channels
-    kernel_size: int = 5  # frames seen per output
-    stride: int = 2  # frame-rate reduction
-    causal: bool = True  # False: centred ('same'-like) padding, offline only
-
-    def setup(self):
-        if self.kernel_size < self.stride:
-            raise ValueError(f"conv kernel {self.kernel_size} smaller than stride {self.stride}")
-        self.conv = nn.Conv(self.features, (self.kernel_size,), strides=(self.stride,),
-                            padding="VALID")
+    kernel_size: int = 5  # taps
+    stride: int = 1  # frame-rate reduction
+    dilation: int = 1  # gap between taps (frames)
+    groups: int = 1  # feature groups (= channels for a depthwise conv)
+    causal: bool = True  # False: centred padding, offline only
 
     @property
     def context(self) -> int:
-        """Input frames carried between chunks (the causal left padding)."""
-        return self.kernel_size - self.stride
+        """Input frames the conv needs from before a chunk (the causal left padding)."""
+        return (self.kernel_size - 1) * self.dilation + 1 - self.stride
 
-    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-        """Offline: ``x [B, T, C] -> [B, ceil(T / stride), features]``."""
+    def zero_state(self, batch_size: int, in_features: int) -> jnp.ndarray:
+        """Zero left context ``[B, context, in_features]`` (equals the offline left padding)."""
+        return jnp.zeros((batch_size, self.context, in_features), jnp.float32)
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, state: jnp.ndarray | None = None):
+        """``x [B, T, C]`` -> ``(y [B, ceil(T / stride), features], new_state or None)``.
+
+        Causal: a VALID conv on ``state ++ x``; ``state=None`` means zeros (the start of a
+        signal), where a ragged end is zero-filled to a whole stride. A streamed chunk (state
+        given) must be a whole number of strides. Centred: pads both sides, returns no state.
+        """
+        if self.context < 0:
+            raise ValueError(f"conv kernel {self.kernel_size} smaller than stride {self.stride}")
         t = x.shape[1]
-        right_fill = (-t) % self.stride  # make T a multiple of the stride
+        fill = (-t) % self.stride
         if self.causal:
-            left, right = self.context, right_fill
-        else:  # centred: split the k - s context frames around the block
+            if state is not None and fill:
+                raise ValueError(f"chunk of {t} frames is not a multiple of stride {self.stride}")
+            if state is None:
+                state = jnp.zeros((x.shape[0], self.context, x.shape[2]), x.dtype)
+            joined = jnp.concatenate([state.astype(x.dtype), x], axis=1)
+            # Slice by start index: a context of 0 must give an empty state, not the whole input.
+            new_state = joined[:, joined.shape[1] - self.context:]
+            joined = jnp.pad(joined, ((0, 0), (0, fill), (0, 0)))
+        else:
             left = self.context // 2
-            right = self.context - left + right_fill
-        return self.conv(jnp.pad(x, ((0, 0), (left, right), (0, 0))))
-
-    def step(self, state: jnp.ndarray, x: jnp.ndarray):
-        """Streaming: ``(state [B, k-s, C], x [B, c, C]) -> (state, [B, c/s, features])``."""
-        if not self.causal:
-            raise ValueError("only a causal conv can run in streaming mode")
-        if x.shape[1] % self.stride:
-            raise ValueError(f"chunk of {x.shape[1]} frames is not a multiple of stride {self.stride}")
-        joined = jnp.concatenate([state.astype(x.dtype), x], axis=1)
-        new_state = joined[:, joined.shape[1] - self.context:]
-        return new_state, self.conv(joined)
-
-    @staticmethod
-    def init_state(batch_size: int, in_features: int, kernel_size: int, stride: int):
-        """Zero left context ``[B, k - s, in_features]`` (equals the offline left padding)."""
-        return jnp.zeros((batch_size, kernel_size - stride, in_features), jnp.float32)
+            joined = jnp.pad(x, ((0, 0), (left, self.context - left + fill), (0, 0)))
+            new_state = None
+        conv = nn.Conv(self.features, (self.kernel_size,), strides=(self.stride,),
+                       kernel_dilation=(self.dilation,), feature_group_count=self.groups,
+                       padding="VALID", name="conv")
+        return conv(joined), new_state
 
 
 class ProjectedGRUCell(nn.RNNCellBase):

@@ -13,7 +13,6 @@ Waveforms are ``[B, samples]``.
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 
 from voxjax import audio
 
@@ -35,15 +34,10 @@ def stft_magnitude(wave: jnp.ndarray, fft_size: int, hop: int, win_length: int |
     the gradient finite where the spectrum is exactly zero.
     """
     wave = wave.astype(jnp.float32)
-    win_length = win_length or fft_size
     if wave.shape[1] < fft_size:
         wave = jnp.pad(wave, ((0, 0), (0, fft_size - wave.shape[1])))
-    frames = (wave.shape[1] - fft_size) // hop + 1
-    index = np.arange(frames)[:, None] * hop + np.arange(fft_size)[None, :]
-    window = np.zeros(fft_size, np.float32)
-    left = (fft_size - win_length) // 2  # a shorter window sits centred in the FFT frame
-    window[left:left + win_length] = np.hanning(win_length + 1)[:-1]
-    spec = jnp.fft.rfft(wave[:, index] * jnp.asarray(window), axis=-1)
+    # A shorter window sits centred in the FFT frame (audio.hann_window).
+    spec = audio.stft_jnp(wave, fft_size, hop, win_length or fft_size)
     power = jnp.real(spec) ** 2 + jnp.imag(spec) ** 2
     return jnp.sqrt(power + 1e-12)
 

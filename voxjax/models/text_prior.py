@@ -16,6 +16,7 @@ import json
 import math
 import os
 
+from voxjax import files
 from voxjax.text import CHARACTERS, normalize
 
 BOS = "\x02"  # sentence-start padding (context only, never predicted)
@@ -132,12 +133,10 @@ class CharNGramPrior:
     # ------------------------------------------------------------------------- persistence
 
     def save(self, path) -> None:
-        """Writes order, alphabet, discounts and counts as JSON (creates parent folders)."""
-        path = os.fspath(path)
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump({"order": self.order, "alphabet": self.alphabet,
-                       "discounts": self.discounts, "counts": self.counts}, f)
+        """Writes order, alphabet, discounts and counts as JSON, atomically (temp file +
+        rename, creating parent folders): a reader never sees half a prior."""
+        files.write_json(path, {"order": self.order, "alphabet": self.alphabet,
+                                "discounts": self.discounts, "counts": self.counts})
 
     @classmethod
     def load(cls, path) -> "CharNGramPrior":

@@ -50,6 +50,7 @@ def get(config) -> Task:
 
     The module provides ``make_task(config)`` (preferred) or a ``TASK`` class taking the config.
     """
+    config = upgrade_config(config)
     name = str(config.task)
     # Module names only: keeps a config value from importing arbitrary dotted paths.
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
@@ -65,3 +66,48 @@ def get(config) -> Task:
     if hasattr(module, "TASK"):
         return module.TASK(config)
     raise ValueError(f"voxjax.tasks.{name} defines neither make_task(config) nor TASK")
+
+
+def inference_settings(config, defaults: Mapping[str, Any], overrides: Mapping | None = None
+                       ) -> dict[str, Any]:
+    """The task's inference settings: ``defaults`` < ``config.inference`` < ``overrides``.
+
+    Returns a new dict (the config is never changed). A key of ``config.inference`` or of
+    ``overrides`` that the task does not read raises ValueError naming it; ``None`` overrides
+    (flags not given) are skipped.
+    """
+    given = dict(config.get("inference", {}))
+    given.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown inference setting(s) {', '.join(unknown)} for task "
+                         f"{config.task!r} (known: {', '.join(sorted(defaults))})")
+    return {**defaults, **given}
+
+
+# Workdirs saved before the ``inference`` block existed keep inference settings elsewhere.
+_LEGACY_INFERENCE = {("decode", "beam_size"): "beam_size", ("decode", "prior_order"): "prior_order",
+                     ("decode", "prior_weight"): "prior_weight",
+                     ("decode", "length_bonus"): "length_bonus", ("synthesis", "pace"): "pace",
+                     ("model", "chunk_ms"): "chunk_ms"}
+
+
+def upgrade_config(config):
+    """A copy of a stored config with pre-``inference``-block keys moved into ``inference``
+    (``decode.*``, ``synthesis.pace``, ``model.chunk_ms``); other configs come back as they are."""
+    if not any(section in config and key in config[section]
+               for section, key in _LEGACY_INFERENCE):
+        return config
+    config = config.copy_and_resolve_references()
+    with config.unlocked():
+        if "inference" not in config:
+            config.inference = {}
+        for (section, key), new in _LEGACY_INFERENCE.items():
+            if section in config and key in config[section]:
+                config.inference[new] = config[section][key]
+                with config[section].unlocked():
+                    del config[section][key]
+        for section in ("decode", "synthesis"):
+            if section in config and not config[section]:
+                del config[section]
+    return config

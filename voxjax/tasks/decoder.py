@@ -16,23 +16,24 @@ audio aligned with the original (latency removed).
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from voxjax import audio
-from voxjax.data import manifest, segments, sources
-from voxjax.models import spectral_losses
+from voxjax import audio, tasks
+from voxjax.data import segments, splits
+from voxjax.models import contract, spectral_losses
 from voxjax.models.conv_decoder import ConvDecoder
 from voxjax.models.discriminators import Discriminators, gan_losses
 
 SYNTH_PAD_FRAMES = 100  # synthesize pads T up to a multiple of this: few shapes to compile
+# ``config.inference`` keys and their defaults (see configs/decoder_synth.py).
+INFERENCE_DEFAULTS = {"chunk_frames": 10}
 
 
-class ConvDecoderTask:
+class ConvDecoderTask(splits.DatasetSplits):
     """The decoder task: model and data from a config; loss, evaluation, examples, synthesis."""
 
     def __init__(self, config):
@@ -47,15 +48,14 @@ class ConvDecoderTask:
         self.stft_weight = float(loss.get("stft_weight", 1.0))
         self.resolutions = tuple(tuple(int(v) for v in r) for r in
                                  loss.get("stft_resolutions", spectral_losses.DEFAULT_RESOLUTIONS))
-        self._synth = jax.jit(lambda p, mel: self.model.apply({"params": p}, mel))
+        self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
+        if self.inference["chunk_frames"] <= 0:
+            raise ValueError(f"inference.chunk_frames must be positive, got "
+                             f"{self.inference['chunk_frames']}")
+        self._synth = jax.jit(self._synthesize)
         self._eval_metrics = jax.jit(lambda *args: self._reconstruction(*args)[0])
 
     # ------------------------------------------------------------------ data
-    @functools.cache
-    def utterances(self, split: str) -> list[manifest.Utterance]:
-        """Utterance records of one split (builds the synthetic corpus on first use)."""
-        return sources.utterances(self.config.data, split, self.config.seed)
-
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
         """Infinite, checkpointable grain iterator of random (mel, wave) crops."""
         utts = self.utterances(self.config.data.train_split)
@@ -126,20 +126,33 @@ class ConvDecoderTask:
         metrics["utterances"] = rows
         return metrics
 
+    def _synthesize(self, generator, mel):
+        if not self.model.causal:  # centred convs have no step: the whole input at once
+            return self.model.apply({"params": generator}, mel)
+        streamer = contract.Streamer(self.model)
+        state = streamer.init_state(generator, mel.shape[0])
+        chunks = contract.to_chunks(mel, self.inference["chunk_frames"])
+        return contract.from_chunks(contract.scan_offline(streamer.step, generator, state,
+                                                          chunks)[1])
+
     def synthesize(self, params, mel) -> np.ndarray:
         """Offline copy-synthesis: ``mel [T, n_mels]`` -> wave ``[T * hop]`` (numpy), aligned with
         the audio the features came from (output shifted back by ``latency_samples``).
 
-        ``params``: the task's params or the generator's. T is padded with silence frames to a
-        multiple of ``SYNTH_PAD_FRAMES`` (covering the latency too), so the jitted decoder
-        compiles for few lengths; the padding is cropped off.
+        A causal decoder runs its streaming step over ``inference.chunk_frames`` chunks under
+        ``lax.scan`` (the contract's offline path). ``params``: the task's params or the
+        generator's. T is padded with silence frames to whole chunks and at least a multiple of
+        ``SYNTH_PAD_FRAMES`` (covering the latency too), so the jitted decoder compiles for few
+        lengths; the padding is cropped off.
         """
         generator = params["generator"] if "generator" in params else params
         mel = np.asarray(mel, np.float32)
         frames, hop = len(mel), self.mel.hop_length
         latency = self.model.latency_samples
         needed = frames + math.ceil(latency / hop)
-        padded_frames = SYNTH_PAD_FRAMES * max(1, math.ceil(needed / SYNTH_PAD_FRAMES))
+        k = self.inference["chunk_frames"]
+        unit = k * math.ceil(SYNTH_PAD_FRAMES / k)
+        padded_frames = unit * max(1, math.ceil(needed / unit))
         silence = np.log(audio.LOG_FLOOR)  # what log_mel gives for digital silence
         padded = np.full((1, padded_frames, self.mel.n_mels), silence, np.float32)
         padded[0, :frames] = mel

@@ -9,8 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from voxjax import audio, decoding, evaluation, text
-from voxjax.data import augment, manifest, pipeline, sources
+from voxjax import audio, decoding, evaluation, streaming, tasks, text
+from voxjax.data import augment, manifest, pipeline, sources, splits
+from voxjax.models import contract
 from voxjax.models.language_model import LanguageModel
 from voxjax.models.text_prior import CharNGramPrior
 
@@ -18,9 +19,12 @@ log = logging.getLogger(__name__)
 
 
 STATS_UTTERANCES = 256  # training utterances sampled for the global feature statistics
+# ``config.inference`` keys and their defaults (see configs/stt_synth.py).
+INFERENCE_DEFAULTS = {"chunk_ms": 160, "greedy": False, "beam_size": 8, "prior_order": 6,
+                      "prior_weight": 0.5, "length_bonus": 1.0}
 
 
-class SpeechToText:
+class SpeechToText(splits.DatasetSplits):
     """The STT task: builds model and data from a config; loss, evaluation and examples."""
 
     def __init__(self, config):
@@ -28,15 +32,15 @@ class SpeechToText:
         self.tokenizer = text.CharTokenizer()
         self.mel = audio.MelConfig.from_config(config.data)
         self.model = LanguageModel.from_config(config.model, self.tokenizer.vocab_size)
+        self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
         self._prior = None
         self._forward = jax.jit(self._log_probs)
+        if self.model.streaming:  # offline = the streaming step under lax.scan
+            self.chunk_frames = streaming.chunk_samples(
+                self.model, self.mel, self.inference["chunk_ms"]) // self.mel.hop_length
+            self._streamer = contract.Streamer(self.model)
 
     # ------------------------------------------------------------------ data
-    @functools.cache
-    def utterances(self, split: str) -> list[manifest.Utterance]:
-        """Utterance records of one split (builds the synthetic corpus on first use)."""
-        return sources.utterances(self.config.data, split, self.config.seed)
-
     @functools.cached_property
     def _training_data(self) -> tuple[list[manifest.Utterance], np.ndarray]:
         return sources.training_utterances(self.config.data, self.config.seed)
@@ -52,7 +56,7 @@ class SpeechToText:
         """Character n-gram text prior fitted on the transcripts the config trains on."""
         if self._prior is None:
             texts = [u.text for u in self._training_data[0]]
-            self._prior = CharNGramPrior(order=self.config.decode.prior_order).fit(texts)
+            self._prior = CharNGramPrior(order=self.inference["prior_order"]).fit(texts)
         return self._prior
 
     # ------------------------------------------------------------------ model
@@ -103,44 +107,63 @@ class SpeechToText:
         return loss, {"ctc_per_char": loss, "frames": jnp.mean(out_lengths.astype(jnp.float32))}
 
     def _log_probs(self, params, features, lengths):
-        logits, out_lengths = self.model.apply({"params": params}, features, lengths, train=False)
-        return jax.nn.log_softmax(logits.astype(jnp.float32)), out_lengths
+        if not self.model.streaming:  # bidirectional: no step, the whole utterance at once
+            logits, out_lengths = self.model.apply({"params": params}, features, lengths,
+                                                   train=False)
+            return jax.nn.log_softmax(logits.astype(jnp.float32)), out_lengths
+        pad = -features.shape[1] % self.chunk_frames  # causal: padding cannot reach back
+        features = jnp.pad(features, ((0, 0), (0, pad), (0, 0)))
+        state = self._streamer.init_state(params, features.shape[0])
+        _, logits = contract.scan_offline(self._streamer.step, params, state,
+                                          contract.to_chunks(features, self.chunk_frames))
+        logits = contract.from_chunks(logits).astype(jnp.float32)
+        return jax.nn.log_softmax(logits), self.model.output_lengths(lengths)
 
     def log_probs(self, params, batch):
-        """CTC log-posteriors ``[B, T', V]`` (numpy) and their lengths for a host batch."""
+        """CTC log-posteriors ``[B, T', V]`` (numpy) and their lengths for a host batch.
+
+        A streaming model runs its streaming step over ``inference.chunk_ms`` chunks under
+        ``lax.scan`` (the offline path of the streaming contract); a bidirectional one, which
+        has no step, runs ``__call__`` on the whole batch."""
         lp, lengths = self._forward(params, jnp.asarray(batch["features"]),
                                     jnp.asarray(batch["feature_lengths"]))
         return np.asarray(lp), np.asarray(lengths)
 
     # ------------------------------------------------------------------ evaluation
-    def transcribe_batch(self, params, batch, beam: bool, prior: CharNGramPrior | None = None
-                         ) -> list[tuple[str, str | None]]:
-        """Greedy (and optionally beam + text prior) transcripts of the real rows of a batch.
+    def decoding_settings(self, **overrides) -> dict:
+        """``inference`` settings with ``overrides`` (None values skipped): a new dict."""
+        return tasks.inference_settings(self.config, INFERENCE_DEFAULTS, overrides)
 
-        ``prior`` defaults to the task's own (fitted on its training transcripts)."""
+    def transcribe_batch(self, params, batch, settings: dict | None = None,
+                         prior: CharNGramPrior | None = None) -> list[tuple[str, str | None]]:
+        """``(greedy, decoded)`` transcripts of the real rows of a batch; ``decoded`` is the
+        beam search's (``settings``, default :attr:`inference`; ``prior`` default the task's
+        own) or None when the settings say greedy."""
+        settings = settings or self.inference
+        if not settings["greedy"] and prior is None:
+            prior = self.prior
         lp, lengths = self.log_probs(params, batch)
-        d = self.config.decode
         out = []
         for i in np.flatnonzero(batch["weights"] > 0):
             greedy = self.tokenizer.decode(decoding.ctc_greedy(lp[i], lengths[i]))
             beamed = None
-            if beam:
-                ids = decoding.ctc_prefix_beam_search(
-                    lp[i], lengths[i], beam_size=d.beam_size, prior=prior or self.prior,
-                    prior_weight=d.prior_weight, length_bonus=d.length_bonus)
-                beamed = self.tokenizer.decode(ids)
+            if not settings["greedy"]:
+                beamed = self.tokenizer.decode(decoding.decode(lp[i], lengths[i], settings, prior))
             out.append((greedy, beamed))
         return out
 
-    def evaluate(self, params, split: str, max_batches: int | None = None, beam: bool = False,
-                 details: list | None = None, utterances: list[manifest.Utterance] | None = None,
+    def evaluate(self, params, split: str, max_batches: int | None = None,
+                 settings: dict | None = None, details: list | None = None,
+                 utterances: list[manifest.Utterance] | None = None,
                  prior: CharNGramPrior | None = None) -> dict[str, float]:
-        """CER/WER on a split (greedy; beam + text prior too when ``beam``).
+        """CER/WER on a split: greedy always, and the beam search (``<metric>_beam``) unless
+        ``settings`` (default: greedy only, cheap for in-training evals) say greedy.
 
         ``utterances`` replaces the split's (any dataset: see ``voxjax eval --dataset``);
         ``details``, when given, receives one dict per utterance (path, reference, hypotheses).
         """
         utts = self.utterances(split) if utterances is None else utterances
+        settings = settings or self.decoding_settings(greedy=True)
         refs, greedy, beamed = [], [], []
         batches = pipeline.eval_batches(self.config, utts)
         try:
@@ -148,7 +171,8 @@ class SpeechToText:
                 if max_batches is not None and b >= max_batches:
                     break
                 rows = np.flatnonzero(batch["weights"] > 0)
-                for (g, bm), row in zip(self.transcribe_batch(params, batch, beam, prior), rows):
+                for (g, bm), row in zip(self.transcribe_batch(params, batch, settings, prior),
+                                        rows):
                     utt = utts[int(batch["index"][row])]
                     refs.append(text.normalize(utt.text))
                     greedy.append(g)
@@ -159,7 +183,7 @@ class SpeechToText:
         finally:
             batches.close()
         metrics = {f"{k}": v for k, v in evaluation.error_rates(refs, greedy).items()}
-        if beam:
+        if not settings["greedy"]:
             metrics.update({f"{k}_beam": v for k, v in evaluation.error_rates(refs, beamed).items()})
         metrics["utterances"] = float(len(refs))
         return metrics

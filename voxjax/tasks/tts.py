@@ -20,18 +20,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from voxjax import audio, text
-from voxjax.data import manifest, pipeline, sources
-from voxjax.models import acoustic_model
+from voxjax import audio, tasks, text
+from voxjax.data import manifest, pipeline, splits
+from voxjax.models import acoustic_model, contract
 from voxjax.models.acoustic_model import AcousticModel
 
 log = logging.getLogger(__name__)
 
 TOKEN_PAD = 32  # synthesis pads token sequences to a multiple of this (few compiled shapes)
 FRAME_PAD = 100  # ... and output frames to a multiple of this (1 s)
+# ``config.inference`` keys and their defaults (see configs/tts_synth.py).
+INFERENCE_DEFAULTS = {"pace": 1.0, "chunk_frames": 10}
 
 
-class TextToSpeech:
+class TextToSpeech(splits.DatasetSplits):
     """The TTS task: builds tokenizer, speaker table and acoustic model from a config."""
 
     def __init__(self, config):
@@ -43,16 +45,16 @@ class TextToSpeech:
                              f"model.reduction={config.model.reduction}")
         self.model = AcousticModel.from_config(config.model, self.tokenizer.vocab_size,
                                                len(self.speakers), self.mel.n_mels)
+        self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
+        self.check_chunk_frames(self.inference["chunk_frames"])
+        self._streamer = contract.Streamer(self.model)
         self._encode_jit = jax.jit(self._encode)
-        self._generate_jit = jax.jit(self._generate, static_argnums=(3,))
+        self._regulate_jit = jax.jit(acoustic_model.regulate_length, static_argnums=(2,))
+        self._scan_jit = jax.jit(lambda p, s, c: contract.scan_offline(self._streamer.step,
+                                                                       p, s, c))
         self._forward_jit = jax.jit(functools.partial(self._forward, train=False))
 
     # ------------------------------------------------------------------ data
-    @functools.cache
-    def utterances(self, split: str) -> list[manifest.Utterance]:
-        """Utterance records of one split (builds the synthetic corpus on first use)."""
-        return sources.utterances(self.config.data, split, self.config.seed)
-
     @functools.cached_property
     def speakers(self) -> list[str]:
         """Speaker names, the default (most frequent in training) first, then sorted.
@@ -224,13 +226,15 @@ class TextToSpeech:
 
     # ------------------------------------------------------------------ synthesis
     def _encode(self, params, tokens, lengths, speakers, pace):
-        return acoustic_model.encode_for_synthesis(self.model, {"params": params}, tokens,
-                                                   lengths, speakers, pace)
+        return self.model.apply({"params": params}, tokens, lengths, speakers, pace,
+                                method="encode_for_synthesis")
 
-    def _generate(self, params, h, durations, num_frames: int):
-        conditioning, _ = acoustic_model.regulate_length(h, durations, num_frames)
-        state = self.model.init_state(h.shape[0])
-        return acoustic_model.generate_chunk(self.model, {"params": params}, state, conditioning)[1]
+    def check_chunk_frames(self, chunk_frames: int) -> None:
+        """ValueError unless ``chunk_frames`` is a positive multiple of the model's reduction."""
+        r = self.model.reduction
+        if chunk_frames <= 0 or chunk_frames % r:
+            raise ValueError(f"chunk_frames must be a positive multiple of the acoustic model's "
+                             f"reduction ({r}), got {chunk_frames}")
 
     def token_batch(self, sentence: str) -> tuple[np.ndarray, np.ndarray]:
         """``(tokens [1, N_pad], lengths [1])`` of one sentence; raises TextError if unusable."""
@@ -241,8 +245,8 @@ class TextToSpeech:
 
     @property
     def default_pace(self) -> float:
-        """``config.synthesis.pace`` (1.0 for checkpoints saved before the key existed)."""
-        return float(self.config.get("synthesis", {}).get("pace", 1.0))
+        """``config.inference.pace``."""
+        return float(self.inference["pace"])
 
     def encode(self, params, sentence: str, speaker: str | None = None,
                pace: float | None = None):
@@ -256,14 +260,31 @@ class TextToSpeech:
         speakers = np.array([self.speaker_id(speaker)], np.int32)
         return self._encode_jit(params, tokens, lengths, speakers, pace)
 
+    def conditioning(self, params, sentence: str, speaker: str | None = None,
+                     pace: float | None = None, chunk_frames: int | None = None,
+                     extra_frames: int = 0):
+        """The acoustic model's input stream for one sentence: ``(conditioning [1, T, D + 2],
+        speech mask [1, T], speech frames)``. ``T`` covers the speech plus ``extra_frames``,
+        rounded up to whole seconds of whole chunks (few compiled shapes; the frames past the
+        speech are masked and, everything being causal, cannot change the speech)."""
+        chunk_frames = chunk_frames or self.inference["chunk_frames"]
+        h, durations = self.encode(params, sentence, speaker, pace)
+        frames = int(np.sum(durations))
+        unit = chunk_frames * -(-FRAME_PAD // chunk_frames)
+        num_frames = max(unit, -(-(frames + extra_frames) // unit) * unit)
+        conditioning, mask = self._regulate_jit(h, durations, num_frames)
+        return conditioning, mask, frames
+
     def synthesize(self, params, sentence: str, speaker: str | None = None,
                    pace: float | None = None) -> np.ndarray:
-        """Log-mel ``[T, n_mels]`` of one sentence (offline; see voxjax.streaming to stream)."""
-        h, durations = self.encode(params, sentence, speaker, pace)
-        total = int(np.sum(durations))
-        num_frames = max(FRAME_PAD, -(-total // FRAME_PAD) * FRAME_PAD)
-        mel = self._generate_jit(params, h, durations, num_frames)
-        return np.asarray(mel[0, :total])
+        """Log-mel ``[T, n_mels]`` of one sentence: the acoustic model's streaming step under
+        ``lax.scan`` over ``inference.chunk_frames`` chunks (voxjax.streaming adds the conv
+        decoder and streams it)."""
+        k = self.inference["chunk_frames"]
+        conditioning, _, frames = self.conditioning(params, sentence, speaker, pace, k)
+        state = self._streamer.init_state(params, 1)
+        _, mel = self._scan_jit(params, state, contract.to_chunks(conditioning, k))
+        return np.asarray(contract.from_chunks(mel))[0, :frames]
 
 
 def make_task(config) -> TextToSpeech:

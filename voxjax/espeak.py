@@ -3,7 +3,8 @@
 No subprocess, no system package, no download: the wheel carries ``libespeak-ng.so`` and its
 ``espeak-ng-data`` folder. The library keeps global state (one voice, one synth callback), so it
 is neither thread-safe nor re-entrant: use **one** :class:`ESpeak` per process (see
-:func:`get_espeak`; the corpus builder runs one per worker process).
+:func:`get_espeak`; the corpus builder runs one per worker process). It depends on nothing else
+in voxjax, so both the text front end (IPA phonemes) and the corpus builder (speech) sit above it.
 
 Determinism. eSpeak's waveform generator carries state from one utterance to the next that no
 API resets: the pitch-flutter phase (a function-static counter in ``wavegen.c``), the automatic
