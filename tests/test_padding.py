@@ -56,19 +56,13 @@ def _stt_log_probs(streaming, length, sizes):
     return outs
 
 
-_LM_FIX = ("LanguageModel.__call__ zeroes padding only at its input; a conv's outputs past a "
-           "row's valid length are not zero (biases), and the next conv reads them near the end "
-           "of the row. Fix: zero x past each conv's valid length ((n + 1) // 2) after every "
-           "conv layer")
-
-
 @pytest.mark.parametrize("streaming,length,sizes", [
     (False, 37, (48, 64)),
-    pytest.param(False, 37, (40, 64), marks=pytest.mark.xfail(strict=True, reason=_LM_FIX)),
-    pytest.param(False, 36, (36, 64), marks=pytest.mark.xfail(strict=True, reason=_LM_FIX)),
+    (False, 37, (40, 64)),
+    (False, 36, (36, 64)),
     (True, 37, (40, 48, 64)),
     (True, 36, (36, 64)),
-    pytest.param(True, 37, (37, 64), marks=pytest.mark.xfail(strict=True, reason=_LM_FIX)),
+    (True, 37, (37, 64)),
 ], ids=["bidirectional", "bidirectional-tight-bucket", "bidirectional-unpadded", "streaming",
         "streaming-unpadded", "streaming-unpadded-partial-frame"])
 def test_stt_valid_frames_do_not_depend_on_the_bucket(streaming, length, sizes):
@@ -117,11 +111,6 @@ def test_tts_teacher_forced_outputs_do_not_depend_on_token_or_frame_padding(acou
             np.testing.assert_allclose(other[key], value, atol=1e-5, err_msg=key)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "AcousticModel.encode: a duration-predictor conv's outputs past the last token are not zero "
-    "(biases) and the next conv reads them; with no token padding at all it reads zeros "
-    "instead, so the last tokens' log_durations change. Fix: multiply each duration conv "
-    "layer's output by the token mask."))
 def test_tts_unpadded_tokens_equal_the_padded_ones(acoustic):
     exact, padded = _teacher_forced(acoustic, 5, 18), _teacher_forced(acoustic, 8, 24)
     np.testing.assert_allclose(exact["log_durations"], padded["log_durations"], atol=1e-5)

@@ -125,7 +125,9 @@ class AcousticModel(nn.Module):
         h = (h + self.speaker_proj(self.speaker_embedding(speakers))[:, None, :]) * mask
         d = lax.stop_gradient(h)  # the duration loss must not reshape the encoder
         for conv, norm in zip(self.duration_convs, self.duration_norms):
-            d = self.drop(nn.relu(norm(conv(d))), deterministic=not train)
+            # Masked like the encoder convs: the next conv must read zeros past the last token
+            # (as in an unpadded row), not this conv's bias outputs on the padding.
+            d = self.drop(nn.relu(norm(conv(d))), deterministic=not train) * mask
         log_durations = self.duration_out(d)[..., 0] * mask[..., 0]
         return h, log_durations, embedded
 

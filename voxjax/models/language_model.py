@@ -113,15 +113,19 @@ class LanguageModel(nn.Module):
         """``features [B, T, n_mels]``, ``lengths [B]`` -> ``(logits [B, T', V], out_lengths [B])``.
 
         ``T' = ceil(T / subsampling)``; frames past ``lengths`` are zeroed after normalisation so
-        padding looks like average input, and the RNNs get ``seq_lengths`` (the backward direction
+        padding looks like average input, and after every conv block (so a row's outputs do not
+        depend on how much padding follows it), and the RNNs get ``seq_lengths`` (the backward direction
         starts at each sequence's last valid frame). Dropout draws from the 'dropout' rng.
         """
-        t = features.shape[1]
-        valid = jnp.arange(t)[None, :] < jnp.asarray(lengths)[:, None]
-        x = jnp.where(valid[..., None], self._normalise(features), 0.0)
+        lengths = jnp.asarray(lengths, jnp.int32)
+        x = _zero_past(self._normalise(features), lengths)
         for conv, norm in zip(self.convs, self.conv_norms):
-            x = nn.gelu(norm(conv(x)[0]))
-        rnn_lengths = self.output_lengths(lengths) // self.ctc_upsample
+            # Zero every block's output past its valid length too: the next conv reads a frame
+            # or two past a row's end, and must see the zeros an unpadded row would give it,
+            # not this conv's bias outputs on the padding (padding invariance, by test).
+            lengths = (lengths + 1) // 2
+            x = _zero_past(nn.gelu(norm(conv(x)[0])), lengths)
+        rnn_lengths = lengths
         x = self.drop(x, deterministic=not train)
         for rnn in self.rnns:
             x = rnn(x, seq_lengths=rnn_lengths)
@@ -164,3 +168,9 @@ class LanguageModel(nn.Module):
         if not self.streaming:
             raise ValueError("this model is bidirectional/offline (model.streaming=False); "
                              "only a streaming model has init_state/step")
+
+
+def _zero_past(x, lengths):
+    """``x [B, T, C]`` with frames at or past ``lengths [B]`` set to zero."""
+    valid = jnp.arange(x.shape[1])[None, :] < lengths[:, None]
+    return jnp.where(valid[..., None], x, 0.0)
