@@ -10,7 +10,9 @@ import pytest
 from configs.stt_synth import get_config
 from voxjax.models import CharNGramPrior, LanguageModel
 from voxjax.models.contract import Streamer, from_chunks, scan_offline, to_chunks
-from voxjax.models.layers import RNNLayer
+import flax.linen as nn
+
+from voxjax.models.layers import CausalConv1D, RNNLayer
 from voxjax.text import CHARACTERS
 
 V = 29
@@ -165,3 +167,31 @@ def test_prior_fit_normalises_and_roundtrips(tmp_path):
         assert loaded.log_prob(ctx, c) == pytest.approx(prior.log_prob(ctx, c))
     with pytest.raises(ValueError):
         CharNGramPrior().fit(["", "!!"])  # nothing speakable left after normalisation
+
+
+class _GroupedConv(nn.Module):
+    """What CausalConv1D ran before: flax's grouped conv, in a submodule named like its own."""
+
+    dilation: int
+
+    @nn.compact
+    def __call__(self, x):
+        return nn.Conv(12, (7,), kernel_dilation=(self.dilation,), feature_group_count=12,
+                       padding="VALID", name="conv")(x)
+
+
+@pytest.mark.parametrize("dilation,causal", [(1, True), (2, True), (1, False)])
+def test_depthwise_conv_has_nn_conv_parameters_and_outputs(dilation, causal):
+    # CausalConv1D computes depthwise convs as shifted sums (XLA's CPU grouped conv is slow);
+    # it must keep nn.Conv's parameters (same tree and initial values: checkpoints and seeds
+    # carry over) and compute the same function.
+    x = jax.random.normal(jax.random.key(1), (2, 23, 12))
+    conv, grouped = CausalConv1D(12, 7, dilation=dilation, groups=12, causal=causal), \
+        _GroupedConv(dilation)
+    params, ref_params = conv.init(jax.random.key(0), x), grouped.init(jax.random.key(0), x)
+    jax.tree.map(np.testing.assert_array_equal, params, ref_params)
+    params = jax.tree.map(lambda a: a + 0.1, params)  # a non-zero bias too
+    y, _ = conv.apply(params, x)
+    left = conv.context if causal else conv.context // 2
+    padded = jnp.pad(x, ((0, 0), (left, conv.context - left), (0, 0)))
+    np.testing.assert_allclose(y, grouped.apply(params, padded), atol=1e-5)

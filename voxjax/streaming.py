@@ -287,14 +287,14 @@ class StreamingSynthesizer:
             raise first_error
         return kept
 
-    def _plan(self, sentence: str, speaker: str | None, pace: float | None):
+    def _plan(self, sentence: str, speaker: str | None, pace: float | None, chunk_frames: int):
         """``(chunks [N, 1, ...] pytree, speech frames, chunks that cover speech + latency)``."""
         lag = -(-self.latency // self.hop)
         conditioning, mask, frames = self.task.conditioning(
-            self.params["acoustic"], sentence, speaker, pace, self.chunk_frames, lag)
-        chunks = {"conditioning": contract.to_chunks(conditioning, self.chunk_frames),
-                  "mask": contract.to_chunks(mask, self.chunk_frames)}
-        return chunks, frames, -(-(frames + lag) // self.chunk_frames)
+            self.params["acoustic"], sentence, speaker, pace, chunk_frames, lag)
+        chunks = {"conditioning": contract.to_chunks(conditioning, chunk_frames),
+                  "mask": contract.to_chunks(mask, chunk_frames)}
+        return chunks, frames, -(-(frames + lag) // chunk_frames)
 
     def stream(self, text: str, speaker: str | None = None, pace: float | None = None):
         """Yields float32 audio chunks (``chunk_frames * hop`` samples, fewer at sentence
@@ -303,7 +303,7 @@ class StreamingSynthesizer:
         sentences = self._sentences(text)  # fail fast: text and speaker before any audio
         self.task.speaker_id(speaker)
         for sentence in sentences:
-            chunks, frames, needed = self._plan(sentence, speaker, pace)
+            chunks, frames, needed = self._plan(sentence, speaker, pace, self.chunk_frames)
             chunks = jax.tree.map(np.asarray, chunks)  # host slices: one dispatch per step
             state, skip, left = self.init_state(self.params), self.latency, frames * self.hop
             for c in range(needed):
@@ -321,11 +321,13 @@ class StreamingSynthesizer:
 
     def synthesize(self, text: str, speaker: str | None = None, pace: float | None = None
                    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Offline, the step under ``lax.scan``: ``(wave [n], log_mels per sentence
-        [T_i, n_mels])``; equals the concatenated :meth:`stream` output."""
+        """Offline, the step under ``lax.scan`` in chunks of about 1 s
+        (``contract.offline_chunk``): ``(wave [n], log_mels per sentence [T_i, n_mels])``;
+        equals the concatenated :meth:`stream` output."""
         waves, mels = [], []
+        offline_frames = contract.offline_chunk(self.chunk_frames)
         for sentence in self._sentences(text):
-            chunks, frames, _ = self._plan(sentence, speaker, pace)
+            chunks, frames, _ = self._plan(sentence, speaker, pace, offline_frames)
             _, (mel, wave) = self._scan(self.params, self.init_state(self.params), chunks)
             wave = np.asarray(contract.from_chunks(wave))[0]
             waves.append(wave[self.latency: self.latency + frames * self.hop])

@@ -84,7 +84,7 @@ def make_update_step(task, tx: optax.GradientTransformation, schedule: optax.Sch
         new_state = TrainState(step=state.step + 1,
                                params=optax.apply_updates(state.params, updates),
                                opt_state=opt_state)
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = optax.tree_utils.tree_norm(grads)
         metrics["learning_rate"] = jnp.asarray(schedule(state.step), jnp.float32)
         return new_state, {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()}
 

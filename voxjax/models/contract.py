@@ -12,7 +12,9 @@ A flax module joins by defining two methods, ``init_state(self, batch)`` and
 :func:`scan_offline`, so offline inference is the streaming step under ``lax.scan`` and chunked
 output equals offline output by construction (up to float reassociation; tests compare them).
 
-Chunks are pytrees whose leaves carry a leading chunk axis for :func:`scan_offline`;
+Offline scans use bigger chunks than a live stream (:func:`offline_chunk`, about 1 s): the
+same step, fewer and larger calls. Chunks are pytrees whose leaves carry a leading chunk axis
+for :func:`scan_offline`;
 :func:`to_chunks` and :func:`from_chunks` convert ``[B, T, ...]`` arrays to and from it.
 """
 from __future__ import annotations
@@ -55,6 +57,17 @@ def scan_offline(step: StepFn, params, state, chunks):
     Returns ``(final state, outputs)`` with the outputs stacked on the same leading axis.
     """
     return jax.lax.scan(lambda carry, chunk: step(params, carry, chunk), state, chunks)
+
+
+OFFLINE_CHUNK_FRAMES = 100  # offline scans take about 1 s (100 frames of 10 ms) per step
+
+
+def offline_chunk(chunk: int, unit: int = OFFLINE_CHUNK_FRAMES) -> int:
+    """The chunk an offline scan uses: the smallest multiple of the streaming ``chunk`` that is at
+    least ``unit``. Chunked output equals offline output for any chunk size, and whole seconds
+    per step spread the step's fixed cost (dispatch, small matmuls) over 10x more frames than a
+    100 ms live chunk; being a multiple of ``chunk`` keeps the model's divisibility rules."""
+    return chunk * max(1, -(-unit // chunk))
 
 
 def to_chunks(x: jnp.ndarray, size: int) -> jnp.ndarray:

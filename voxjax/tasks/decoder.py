@@ -131,7 +131,8 @@ class ConvDecoderTask(splits.DatasetSplits):
             return self.model.apply({"params": generator}, mel)
         streamer = contract.Streamer(self.model)
         state = streamer.init_state(generator, mel.shape[0])
-        chunks = contract.to_chunks(mel, self.inference["chunk_frames"])
+        chunks = contract.to_chunks(mel, contract.offline_chunk(self.inference["chunk_frames"],
+                                                                 SYNTH_PAD_FRAMES))
         return contract.from_chunks(contract.scan_offline(streamer.step, generator, state,
                                                           chunks)[1])
 
@@ -139,8 +140,8 @@ class ConvDecoderTask(splits.DatasetSplits):
         """Offline copy-synthesis: ``mel [T, n_mels]`` -> wave ``[T * hop]`` (numpy), aligned with
         the audio the features came from (output shifted back by ``latency_samples``).
 
-        A causal decoder runs its streaming step over ``inference.chunk_frames`` chunks under
-        ``lax.scan`` (the contract's offline path). ``params``: the task's params or the
+        A causal decoder runs its streaming step under ``lax.scan`` (the contract's offline path)
+        over chunks of ``contract.offline_chunk(inference.chunk_frames)`` frames (about 1 s). ``params``: the task's params or the
         generator's. T is padded with silence frames to whole chunks and at least a multiple of
         ``SYNTH_PAD_FRAMES`` (covering the latency too), so the jitted decoder compiles for few
         lengths; the padding is cropped off.
@@ -150,8 +151,7 @@ class ConvDecoderTask(splits.DatasetSplits):
         frames, hop = len(mel), self.mel.hop_length
         latency = self.model.latency_samples
         needed = frames + math.ceil(latency / hop)
-        k = self.inference["chunk_frames"]
-        unit = k * math.ceil(SYNTH_PAD_FRAMES / k)
+        unit = contract.offline_chunk(self.inference["chunk_frames"], SYNTH_PAD_FRAMES)
         padded_frames = unit * max(1, math.ceil(needed / unit))
         silence = np.log(audio.LOG_FLOOR)  # what log_mel gives for digital silence
         padded = np.full((1, padded_frames, self.mel.n_mels), silence, np.float32)

@@ -278,9 +278,9 @@ class TextToSpeech(splits.DatasetSplits):
     def synthesize(self, params, sentence: str, speaker: str | None = None,
                    pace: float | None = None) -> np.ndarray:
         """Log-mel ``[T, n_mels]`` of one sentence: the acoustic model's streaming step under
-        ``lax.scan`` over ``inference.chunk_frames`` chunks (voxjax.streaming adds the conv
-        decoder and streams it)."""
-        k = self.inference["chunk_frames"]
+        ``lax.scan`` over chunks of ``contract.offline_chunk(inference.chunk_frames)`` frames
+        (about 1 s; voxjax.streaming adds the conv decoder and streams it)."""
+        k = contract.offline_chunk(self.inference["chunk_frames"], FRAME_PAD)
         conditioning, _, frames = self.conditioning(params, sentence, speaker, pace, k)
         state = self._streamer.init_state(params, 1)
         _, mel = self._scan_jit(params, state, contract.to_chunks(conditioning, k))
