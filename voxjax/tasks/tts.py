@@ -50,8 +50,9 @@ class TextToSpeech(splits.DatasetSplits):
         self._streamer = contract.Streamer(self.model)
         self._encode_jit = jax.jit(self._encode)
         self._regulate_jit = jax.jit(acoustic_model.regulate_length, static_argnums=(2,))
-        self._scan_jit = jax.jit(lambda p, s, c: contract.scan_offline(self._streamer.step,
-                                                                       p, s, c))
+        # Offline synthesis from the zero state, the state made inside the same jitted call.
+        self._scan_jit = jax.jit(lambda p, c: contract.scan_offline(
+            self._streamer.step, p, self._streamer.init_state(p, c.shape[1]), c))
         self._forward_jit = jax.jit(functools.partial(self._forward, train=False))
 
     # ------------------------------------------------------------------ data
@@ -282,8 +283,7 @@ class TextToSpeech(splits.DatasetSplits):
         (about 1 s; voxjax.streaming adds the conv decoder and streams it)."""
         k = contract.offline_chunk(self.inference["chunk_frames"], FRAME_PAD)
         conditioning, _, frames = self.conditioning(params, sentence, speaker, pace, k)
-        state = self._streamer.init_state(params, 1)
-        _, mel = self._scan_jit(params, state, contract.to_chunks(conditioning, k))
+        _, mel = self._scan_jit(params, contract.to_chunks(conditioning, k))
         return np.asarray(contract.from_chunks(mel))[0, :frames]
 
 
