@@ -33,7 +33,7 @@ setup(
         "num2words>=0.5.13",
     ],
     extras_require={
-        "dev": ["pytest>=8.0", "wheel>=0.40"],  # wheel: the packaging test builds one
+        "dev": ["pytest>=8.0", "pytest-xdist>=3.5", "wheel>=0.40"],  # wheel: the packaging test builds one
         "eval": ["pocketsphinx>=5.0.3"],
     },
     entry_points={"console_scripts": ["voxjax=voxjax.cli:main"]},

@@ -1,9 +1,21 @@
-"""Shared test set-up: small XLA compiles, repo root importable for configs/."""
+"""Shared test set-up: one XLA compilation cache per test session, repo root importable."""
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Many tests (and the JAX processes some of them start) compile the same tiny programs again:
+# the main job retrains the fixtures' configs, a resumed process recompiles its step. JAX's
+# persistent cache serves those repeats from disk. A fresh folder per session (set
+# JAX_COMPILATION_CACHE_DIR to keep one), so a run never depends on an earlier one.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="voxjax-test-xla-cache-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pytest  # noqa: E402

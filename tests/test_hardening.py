@@ -295,7 +295,8 @@ def test_sigkill_during_a_checkpoint_save_resumes_from_the_last_complete_one(tmp
     ref_params, params = (checkpoint.load_params(str(d)) for d in (tmp_path / "ref", work))
     for name in ("hidden", "out"):
         np.testing.assert_allclose(np.asarray(params[name]["kernel"]),
-                                   np.asarray(ref_params[name]["kernel"]), rtol=1e-6)
+                                   np.asarray(ref_params[name]["kernel"]), rtol=1e-6,
+                                   atol=1e-7)  # float32 ulps: XLA may reassociate across runs
 
 
 # ---------------------------------------------------------------- truncated audio
