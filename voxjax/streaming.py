@@ -165,7 +165,7 @@ class TranscriberSession:
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:
         self.state, lp = self.t.step(self.t.params, self.state, jnp.asarray(chunk[None]))
-        return np.asarray(lp[0])
+        return np.asarray(lp)[0]  # one host copy; lp[0] would dispatch a device slice first
 
     def _accept(self, lp: np.ndarray) -> None:
         self._log_probs.append(lp)
@@ -309,7 +309,7 @@ class StreamingSynthesizer:
             for c in range(needed):
                 state, (_, wave) = self.step(self.params, state,
                                              jax.tree.map(lambda x: x[c], chunks))
-                wave = np.asarray(wave[0])
+                wave = np.asarray(wave)[0]  # host copy, then slice (no device op)
                 dropped = min(skip, wave.size)
                 wave, skip = wave[dropped:], skip - dropped
                 wave = wave[:left]
