@@ -65,12 +65,16 @@ def test_regulate_length_repeats_each_token_for_its_duration():
     assert float(jnp.abs(frames[0, 5:]).sum()) == 0.0
 
 
+# A model small enough to compile in seconds (also used by tests/test_padding.py).
+TINY = dict(vocab_size=12, num_speakers=3, n_mels=8, embed_dim=16, conv_layers=1,
+            encoder_hidden=8, speaker_dim=4, duration_channels=8, prenet_dim=8,
+            decoder_hidden=16, decoder_layers=2, reduction=2, postnet_channels=8,
+            postnet_layers=3, postnet_kernel=3)
+
+
 @pytest.fixture(scope="module")
 def tiny_model():
-    model = AcousticModel(vocab_size=12, num_speakers=3, n_mels=8, embed_dim=16, conv_layers=1,
-                          encoder_hidden=8, speaker_dim=4, duration_channels=8, prenet_dim=8,
-                          decoder_hidden=16, decoder_layers=2, reduction=2, postnet_channels=8,
-                          postnet_layers=3, postnet_kernel=3)
+    model = AcousticModel(**TINY)
     rng = np.random.default_rng(0)
     tokens = jnp.asarray(rng.integers(1, 12, size=(2, 6)), jnp.int32)
     mel = jnp.asarray(rng.normal(size=(2, 20, 8)) - 8.0, jnp.float32)

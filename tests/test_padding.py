@@ -14,6 +14,8 @@ from voxjax.models import LanguageModel
 from voxjax.models.acoustic_model import AcousticModel
 from voxjax.models.conv_decoder import HiFiGANDecoder, VocosDecoder
 
+from test_acoustic_model import TINY  # tests/ is on sys.path under pytest (rootdir conftest)
+
 N_MELS = 12
 
 
@@ -76,10 +78,7 @@ def test_stt_valid_frames_do_not_depend_on_the_bucket(streaming, length, sizes):
 
 @pytest.fixture(scope="module")
 def acoustic():
-    model = AcousticModel(vocab_size=12, num_speakers=3, n_mels=8, embed_dim=16, conv_layers=1,
-                          encoder_hidden=8, speaker_dim=4, duration_channels=8, prenet_dim=8,
-                          decoder_hidden=16, decoder_layers=2, reduction=2, postnet_channels=8,
-                          postnet_layers=3, postnet_kernel=3)
+    model = AcousticModel(**TINY)
     variables = _jitter(model.init(jax.random.key(0), jnp.zeros((1, 8), jnp.int32),
                                    jnp.array([8]), jnp.array([0]), jnp.zeros((1, 24, 8)),
                                    jnp.array([24])))
