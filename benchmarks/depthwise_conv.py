@@ -1,7 +1,7 @@
 """What a depthwise (grouped) 1-D conv costs on this machine: XLA's conv vs shifted multiply-adds.
 
     python benchmarks/depthwise_conv.py [--frames 16 106 1006] [--channels 192] [--kernel 7]
-                                        [--repeats 500] [--out benchmarks/results/depthwise_conv.json]
+        [--repeats 500] [--out benchmarks/results/depthwise_conv.json]
 
 The conv decoder's ConvNeXt blocks (``configs/decoder_synth.py``: 192 channels, kernel 7) each
 run one depthwise conv. ``voxjax.models.layers.DepthwiseConv`` computes it as ``kernel`` shifted
@@ -50,7 +50,8 @@ def run(args) -> dict:
         params = shifted.init(jax.random.key(0), x)
         grouped = nn.Conv(args.channels, (args.kernel,), feature_group_count=args.channels,
                           padding="VALID")
-        impls = {"nn.Conv(feature_group_count=C)": grouped, "DepthwiseConv (shifted sums)": shifted}
+        impls = {"nn.Conv(feature_group_count=C)": grouped,
+                 "DepthwiseConv (shifted sums)": shifted}
         outs = {}
         for name, module in impls.items():
             forward = jax.jit(module.apply)

@@ -114,8 +114,9 @@ class LanguageModel(nn.Module):
 
         ``T' = ceil(T / subsampling)``; frames past ``lengths`` are zeroed after normalisation so
         padding looks like average input, and after every conv block (so a row's outputs do not
-        depend on how much padding follows it), and the RNNs get ``seq_lengths`` (the backward direction
-        starts at each sequence's last valid frame). Dropout draws from the 'dropout' rng.
+        depend on how much padding follows it), and the RNNs get ``seq_lengths`` (the backward
+        direction starts at each sequence's last valid frame). Dropout draws from the 'dropout'
+        rng.
         """
         lengths = jnp.asarray(lengths, jnp.int32)
         x = _zero_past(self._normalise(features), lengths)

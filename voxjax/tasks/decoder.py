@@ -141,8 +141,8 @@ class ConvDecoderTask(splits.DatasetSplits):
         the audio the features came from (output shifted back by ``latency_samples``).
 
         A causal decoder runs its streaming step under ``lax.scan`` (the contract's offline path)
-        over chunks of ``contract.offline_chunk(inference.chunk_frames)`` frames (about 1 s). ``params``: the task's params or the
-        generator's. T is padded with silence frames to whole chunks and at least a multiple of
+        over chunks of ``contract.offline_chunk(inference.chunk_frames)`` frames (about 1 s).
+        ``params``: the task's params or the generator's. T is padded with silence frames to whole chunks and at least a multiple of
         ``SYNTH_PAD_FRAMES`` (covering the latency too), so the jitted decoder compiles for few
         lengths; the padding is cropped off.
         """
