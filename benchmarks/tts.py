@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from voxjax import audio, config as config_lib, evaluation, inference, tasks
 from voxjax.corpus import get_espeak
+from voxjax.models import contract
 from voxjax.text import split_sentences
 
 COLUMNS = ["system", "weights", "text", "chunk_frames", "audio_s", "ttfa_ms", "median_ms",
@@ -239,10 +240,15 @@ def run(args) -> dict:
 
     setup_s = time.perf_counter() - setup_start
     rows, details = [], {}
-    chunk0 = tts_task.inference["chunk_frames"]
+    chunk0, largest = (tts_task.inference[k] for k in ("chunk_frames", "max_chunk_frames"))
     args.chunk_frames = args.chunk_frames or [chunk0, 2 * chunk0]
-    synths = {cf: inference.make_synthesizer((tts_config, tts_task, tts_params), decoder, cf)
-              for cf in args.chunk_frames}
+    # Fixed chunks of each --chunk-frames, and the config's schedule (first chunk doubling up to
+    # inference.max_chunk_frames), keyed "10" / "10-40".
+    schedules = [(cf, cf) for cf in args.chunk_frames]
+    if largest > chunk0 and not args.fixed_only:
+        schedules.append((chunk0, largest))
+    synths = {(f"{a}" if a == b else f"{a}-{b}"): inference.make_synthesizer(
+        (tts_config, tts_task, tts_params), decoder, a, max_chunk_frames=b) for a, b in schedules}
 
     # 1. streaming: stream() from the call to every chunk, per text and chunk size
     for cf, synth in synths.items():
@@ -252,7 +258,11 @@ def run(args) -> dict:
             checks = [verdict("RTF", res["rtf"], STREAM_RTF)]
             if name == TTFA_TEXT:
                 checks.append(verdict("TTFA ms", res["ttfa_ms"], TTFA_MS))
-            notes = (f"{res['chunks']} chunks of {1e3 * cf * hop / sr:g} ms; playback stalls "
+            sizes = (f"{1e3 * synth.chunk_frames * hop / sr:g} ms" if
+                     synth.chunk_frames == synth.max_chunk_frames else
+                     f"{1e3 * synth.chunk_frames * hop / sr:g} ms doubling to "
+                     f"{1e3 * synth.max_chunk_frames * hop / sr:g} ms")
+            notes = (f"{res['chunks']} chunks of {sizes}; playback stalls "
                      f"{res['stall_ms']:.0f} ms")
             if res["recompiled_while_timed"]:
                 notes += "; RECOMPILED while timed"
@@ -261,6 +271,26 @@ def run(args) -> dict:
                          "ttfa_ms": res["ttfa_ms"], "median_ms": res["median_ms"],
                          "p95_ms": res["p95_ms"], "rtf": res["rtf"], "compile_s": res["compile_s"],
                          "target": "; ".join(checks), "notes": notes})
+
+    # 1b. the synthesis step alone per chunk size: where a chunk's fixed cost shows
+    synth = next(iter(synths.values()))
+    t = texts[TTFA_TEXT]
+    conditioning, mask, _, _ = synth._conditioning(t["text"], None, t["pace"],
+                                                   contract.offline_chunk(chunk0))
+    sizes = sorted({chunk0, 2 * chunk0, largest, contract.offline_chunk(chunk0)})
+    for k in sizes:
+        if k > conditioning.shape[1]:
+            continue
+        chunk = {"conditioning": conditioning[:, :k], "mask": mask[:, :k]}
+        state = synth.init_state(synth.params)
+        steady, compile_s, _ = time_calls(
+            lambda: jax.block_until_ready(synth.step(synth.params, state, chunk)),
+            max(50, 10 * args.repeats))
+        seconds = k * hop / sr
+        rows.append({"system": "synthesis step alone (jitted, per chunk)", "weights": both,
+                     "text": t["label"], "chunk_frames": k, "audio_s": seconds,
+                     "median_ms": 1e3 * steady, "rtf": steady / seconds, "compile_s": compile_s,
+                     "notes": f"{1e4 * steady / k:.3f} ms per 100 ms of audio"})
 
     # 2. offline synthesize(): the same step under lax.scan (contract.scan_offline) per sentence
     for cf, synth in synths.items():
@@ -342,8 +372,11 @@ def main(argv=None) -> None:
     p.add_argument("--decoder", help="trained conv decoder workdir (default: random init of "
                                      "configs/decoder_synth.py)")
     p.add_argument("--chunk-frames", type=int, nargs="+",
-                   help="streaming chunk sizes in mel frames, 10 ms each (default: the TTS "
-                        "config's inference.chunk_frames and twice it)")
+                   help="fixed streaming chunk sizes in mel frames, 10 ms each (default: the "
+                        "TTS config's inference.chunk_frames and twice it); the config's "
+                        "schedule (chunk_frames doubling to max_chunk_frames) is added")
+    p.add_argument("--fixed-only", action="store_true",
+                   help="leave out the config's growing-chunk schedule")
     p.add_argument("--repeats", type=int, default=3, help="timed passes per row (median)")
     p.add_argument("--pace", type=float, default=None,
                    help="duration multiplier (default: a trained TTS's inference.pace; for "

@@ -68,7 +68,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # Prenet dropout kept on at inference (Tacotron 2) measured worse here, so it stays off.
     config.inference = inference = ml_collections.ConfigDict()
     inference.pace = 1.05
-    inference.chunk_frames = 10  # mel frames per streamed chunk (100 ms), a multiple of reduction
+    inference.chunk_frames = 10  # mel frames in a sentence's first streamed chunk (100 ms), a multiple of reduction
+    # Later chunks double up to this (10, 20, 40, 40, ... frames): the text is known up front, so
+    # bigger chunks add no latency once playback is ahead, and they spread the step's fixed
+    # cost (benchmarks/tts.py compares 10, 20 and 10-40).
+    inference.max_chunk_frames = 40
     model.inference_prenet_dropout = False
 
     config.loss = loss = ml_collections.ConfigDict()

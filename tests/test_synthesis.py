@@ -3,7 +3,7 @@ import jax
 import numpy as np
 import pytest
 
-from voxjax import config as config_lib, inference, text
+from voxjax import config as config_lib, inference, streaming, text
 from voxjax.tasks import decoder as decoder_task_lib
 from voxjax.tasks import tts as tts_task_lib
 
@@ -31,22 +31,45 @@ def _tiny_decoder():
 
 
 @pytest.fixture(scope="module")
-def synthesizer():
-    tts, decoder = _tiny_tts(), _tiny_decoder()
+def models():
+    return _tiny_tts(), _tiny_decoder()
+
+
+@pytest.fixture(scope="module")
+def synthesizer(models):
     # Random weights predict ~1 frame per token; pace 4 gives a few chunks per sentence.
-    return inference.make_synthesizer(tts, decoder, chunk_frames=6)
+    return inference.make_synthesizer(*models, chunk_frames=6, max_chunk_frames=6)
 
 
-def test_streamed_audio_equals_offline_synthesis(synthesizer):
+@pytest.mark.parametrize("first, largest, total, sizes", [
+    (10, 40, 95, [10, 20, 40, 40]), (10, 40, 10, [10]), (10, 40, 1, [10]),
+    (6, 40, 50, [6, 12, 24, 40]), (10, 10, 25, [10, 10, 10])])
+def test_chunk_schedule_starts_small_and_doubles_to_the_cap(first, largest, total, sizes):
+    assert streaming.chunk_schedule(first, largest, total) == sizes
+
+
+@pytest.mark.parametrize("largest", [6, 24])
+def test_streamed_audio_equals_offline_synthesis(models, largest):
+    synthesizer = inference.make_synthesizer(*models, chunk_frames=6, max_chunk_frames=largest)
     sentence = "The quick brown fox jumps over the lazy dog. Then it rests, briefly!"
     chunks = list(synthesizer.stream(sentence, speaker="en+f2", pace=4.0))
     offline, mels = synthesizer.synthesize(sentence, speaker="en+f2", pace=4.0)
     assert len(mels) == 2  # two sentences, synthesised one after the other
-    assert len(chunks) > 4 and max(c.size for c in chunks) <= 6 * 160
+    sizes = [c.size for c in chunks]
+    assert len(chunks) > 3 and max(sizes) == largest * 160
+    # The first chunk of each sentence is the small one (minus the decoder's lag).
+    assert sizes[0] == 6 * 160 - synthesizer.latency
     streamed = np.concatenate(chunks)
     assert streamed.shape == offline.shape == (sum(len(m) for m in mels) * 160,)
     np.testing.assert_allclose(streamed, offline, atol=1e-4)
     assert np.isfinite(offline).all()
+
+
+def test_a_cap_below_the_first_chunk_is_refused(models):
+    with pytest.raises(ValueError, match="max_chunk_frames .* smaller than chunk_frames"):
+        inference.make_synthesizer(*models, chunk_frames=10, max_chunk_frames=6)
+    with pytest.raises(ValueError, match="max_chunk_frames must be a positive multiple"):
+        inference.make_synthesizer(*models, chunk_frames=6, max_chunk_frames=7)
 
 
 def test_speaker_changes_the_output(synthesizer):

@@ -139,7 +139,8 @@ def cmd_synthesize(args) -> int:
         raise CLIError("--out-dir D is required with --text-file")
     if args.pace is not None and not args.pace > 0:
         raise CLIError(f"--pace must be positive, got {args.pace}")
-    synthesizer = inference.load_synthesizer(args.tts, args.decoder, args.chunk_frames)
+    synthesizer = inference.load_synthesizer(args.tts, args.decoder, args.chunk_frames,
+                                             args.max_chunk_frames)
     if args.text is not None:
         jobs = [(args.text, args.out)]
     else:
@@ -221,7 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pace", type=float, help="duration scale, > 1 slower (default: the TTS "
                                               "config's inference.pace)")
     p.add_argument("--chunk-frames", type=int,
-                   help="mel frames per chunk, 10 ms each (default: config.inference)")
+                   help="mel frames in a sentence's first chunk, 10 ms each (default: "
+                        "config.inference)")
+    p.add_argument("--max-chunk-frames", type=int,
+                   help="later chunks double up to this many frames (default: config.inference; "
+                        "equal to --chunk-frames for fixed chunks)")
     p.add_argument("--out", help="output wav (with TEXT)")
     p.add_argument("--text-file", help="one text per line; writes 0001.wav ... to --out-dir")
     p.add_argument("--out-dir")

@@ -134,21 +134,27 @@ class Transcriber:
         return self.task.tokenizer.decode(ids)
 
 
-def load_synthesizer(tts_workdir: str, decoder_workdir: str, chunk_frames: int | None = None
-                     ) -> StreamingSynthesizer:
+def load_synthesizer(tts_workdir: str, decoder_workdir: str, chunk_frames: int | None = None,
+                     max_chunk_frames: int | None = None) -> StreamingSynthesizer:
     """A :class:`voxjax.streaming.StreamingSynthesizer` from a TTS and a conv decoder workdir.
 
     Refuses (ValueError, one line) workdirs of the wrong task or with different mel settings.
     """
     tts = load_workdir(tts_workdir)
     decoder = load_workdir(decoder_workdir)
-    return make_synthesizer(tts, decoder, chunk_frames, tts_workdir, decoder_workdir)
+    return make_synthesizer(tts, decoder, chunk_frames, tts_workdir, decoder_workdir,
+                            max_chunk_frames)
 
 
 def make_synthesizer(tts, decoder, chunk_frames: int | None = None, tts_name: str = "--tts",
-                     decoder_name: str = "--decoder") -> StreamingSynthesizer:
-    """Synthesizer from loaded ``(config, task, params)`` triples (see :func:`load_synthesizer`);
-    ``chunk_frames`` None = the TTS config's ``inference.chunk_frames``."""
+                     decoder_name: str = "--decoder", max_chunk_frames: int | None = None
+                     ) -> StreamingSynthesizer:
+    """Synthesizer from loaded ``(config, task, params)`` triples (see :func:`load_synthesizer`).
+
+    ``chunk_frames`` (a sentence's first streamed chunk) and ``max_chunk_frames`` (where later
+    chunks stop doubling) default to the TTS config's ``inference`` block; a ``chunk_frames``
+    above the configured maximum streams fixed chunks of that size.
+    """
     (tts_config, tts_task, tts_params), (decoder_config, decoder_task, decoder_params) = tts, decoder
     if tts_config.task != "tts":
         raise ValueError(f"{tts_name} holds a {tts_config.task!r} model, not 'tts'")
@@ -160,6 +166,7 @@ def make_synthesizer(tts, decoder, chunk_frames: int | None = None, tts_name: st
     if not decoder_task.model.causal:
         raise ValueError(f"{decoder_name} holds a non-causal conv decoder (model.causal=False): "
                          f"it cannot stream")
+    chunk_frames = chunk_frames or tts_task.inference["chunk_frames"]
+    max_chunk_frames = max_chunk_frames or max(chunk_frames, tts_task.inference["max_chunk_frames"])
     return StreamingSynthesizer(tts_task, tts_params, decoder_task.model,
-                                decoder_params["generator"],
-                                chunk_frames or tts_task.inference["chunk_frames"])
+                                decoder_params["generator"], chunk_frames, max_chunk_frames)

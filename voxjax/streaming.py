@@ -14,11 +14,14 @@ are thin Python loops calling the jitted step once per chunk.
   feature frames and ``chunk_ms / 40`` RNN frames (x4 subsampling): chunk_ms must be a multiple
   of 40.
 * :class:`StreamingSynthesizer` (text -> speech): the text half runs once per sentence
-  (encoder + durations, then the regulated conditioning frames); chunk = ``chunk_frames`` of
-  conditioning; step = the acoustic model's step (decoder + causal postnet), silence past the
+  (encoder + durations, then the regulated conditioning frames); chunk = a run of conditioning
+  frames; step = the acoustic model's step (decoder + causal postnet), silence past the
   predicted end, the conv decoder's step. The decoder lags the mel by ``latency_samples``, so each
   sentence drops that many leading samples, runs enough extra chunks to flush them, and is cut
-  at ``frames * hop`` samples.
+  at ``frames * hop`` samples. The whole text is known before the first chunk, so chunk sizes
+  set no algorithmic latency: :func:`chunk_schedule` starts at ``chunk_frames`` (time to first
+  audio) and doubles up to ``max_chunk_frames`` once playback is ahead, which spreads the
+  step's fixed cost (dispatch, ~150 small XLA ops) over more frames.
 """
 from __future__ import annotations
 
@@ -48,6 +51,19 @@ def chunk_samples(model, mel_cfg: audio.MelConfig, chunk_ms: int) -> int:
         raise ValueError(f"chunk_ms must be a positive multiple of {hop_ms * sub:g} ms "
                          f"(hop {hop_ms:g} ms x subsampling {sub}), got {chunk_ms}")
     return int(samples)
+
+
+def chunk_schedule(first: int, largest: int, total: int) -> list[int]:
+    """Chunk sizes that cover ``total`` frames: ``first``, then doubling, capped at ``largest``.
+
+    ``chunk_schedule(10, 40, 95) == [10, 20, 40, 40]``. Every size is a multiple of ``first``
+    or equals ``largest``, so a step compiles for at most ``log2(largest / first) + 2`` shapes.
+    """
+    sizes, size = [], first
+    while sum(sizes) < total or not sizes:
+        sizes.append(size)
+        size = min(2 * size, max(largest, first))
+    return sizes
 
 
 @dataclasses.dataclass
@@ -222,23 +238,32 @@ class StreamingSynthesizer:
     ``params = {'acoustic': tts params, 'decoder': decoder params}``; a chunk is
     ``{'conditioning': [B, k, D + 2], 'mask': [B, k]}`` (regulated text frames and which of them
     are speech); the step returns ``(log_mel [B, k, n_mels], wave [B, k * hop])``.
-    :meth:`synthesize` scans it over a sentence, :meth:`stream` calls it chunk by chunk.
+    :meth:`synthesize` scans it over a sentence, :meth:`stream` calls it chunk by chunk
+    (sizes from :func:`chunk_schedule`).
     """
 
-    def __init__(self, tts_task, tts_params, decoder, decoder_params, chunk_frames: int = 10):
+    def __init__(self, tts_task, tts_params, decoder, decoder_params, chunk_frames: int = 10,
+                 max_chunk_frames: int | None = None):
         """``tts_task``: a ``voxjax.tasks.tts.TextToSpeech``; ``decoder``: a causal
-        ``ConvDecoder`` with matching mel settings; ``chunk_frames``: a multiple of the acoustic
-        model's reduction (10 frames = 100 ms)."""
+        ``ConvDecoder`` with matching mel settings; ``chunk_frames``: the first chunk of every
+        sentence, a multiple of the acoustic model's reduction (10 frames = 100 ms);
+        ``max_chunk_frames``: where the doubling of later chunks stops (None = ``chunk_frames``,
+        every chunk the same size)."""
         self.task = tts_task
         self.params = {"acoustic": tts_params, "decoder": contract.variables(decoder_params)}
         self.mel_cfg = tts_task.mel
         model = tts_task.model
+        max_chunk_frames = max_chunk_frames or chunk_frames
         tts_task.check_chunk_frames(chunk_frames)
+        tts_task.check_chunk_frames(max_chunk_frames, "max_chunk_frames")
+        if max_chunk_frames < chunk_frames:
+            raise ValueError(f"max_chunk_frames ({max_chunk_frames}) is smaller than "
+                             f"chunk_frames ({chunk_frames})")
         if decoder.hop_length != self.mel_cfg.hop_length or decoder.n_mels != self.mel_cfg.n_mels:
             raise ValueError(f"decoder expects {decoder.n_mels} mels at hop {decoder.hop_length}, "
                              f"the acoustic model makes {self.mel_cfg.n_mels} at hop "
                              f"{self.mel_cfg.hop_length}")
-        self.chunk_frames = chunk_frames
+        self.chunk_frames, self.max_chunk_frames = chunk_frames, max_chunk_frames
         self.hop = self.mel_cfg.hop_length
         self.latency = int(decoder.latency_samples)
         self.silence = float(np.log(audio.LOG_FLOOR))
@@ -287,28 +312,41 @@ class StreamingSynthesizer:
             raise first_error
         return kept
 
-    def _plan(self, sentence: str, speaker: str | None, pace: float | None, chunk_frames: int):
-        """``(chunks [N, 1, ...] pytree, speech frames, chunks that cover speech + latency)``."""
+    def _conditioning(self, sentence: str, speaker: str | None, pace: float | None,
+                      chunk_frames: int):
+        """``(conditioning [1, T, D + 2], mask [1, T], speech frames, frames to run)``: the
+        frames to run cover the speech and the decoder's lag; ``T`` is at least that."""
         lag = -(-self.latency // self.hop)
         conditioning, mask, frames = self.task.conditioning(
             self.params["acoustic"], sentence, speaker, pace, chunk_frames, lag)
-        chunks = {"conditioning": contract.to_chunks(conditioning, chunk_frames),
-                  "mask": contract.to_chunks(mask, chunk_frames)}
-        return chunks, frames, -(-(frames + lag) // chunk_frames)
+        return conditioning, mask, frames, frames + lag
 
     def stream(self, text: str, speaker: str | None = None, pace: float | None = None):
-        """Yields float32 audio chunks (``chunk_frames * hop`` samples, fewer at sentence
-        edges) as soon as each is computed. Raises TextError/ValueError before the first chunk
-        for unusable text or an unknown speaker."""
+        """Yields float32 audio chunks (``chunk_schedule`` sizes times ``hop`` samples, fewer at
+        sentence edges) as soon as each is computed. Raises TextError/ValueError before the first
+        chunk for unusable text or an unknown speaker."""
         sentences = self._sentences(text)  # fail fast: text and speaker before any audio
         self.task.speaker_id(speaker)
         for sentence in sentences:
-            chunks, frames, needed = self._plan(sentence, speaker, pace, self.chunk_frames)
-            chunks = jax.tree.map(np.asarray, chunks)  # host slices: one dispatch per step
-            state, skip, left = self.init_state(self.params), self.latency, frames * self.hop
-            for c in range(needed):
-                state, (_, wave) = self.step(self.params, state,
-                                             jax.tree.map(lambda x: x[c], chunks))
+            conditioning, mask, frames, needed = self._conditioning(sentence, speaker, pace,
+                                                                    self.chunk_frames)
+            sizes = chunk_schedule(self.chunk_frames, self.max_chunk_frames, needed)
+            pad = ((0, 0), (0, max(0, sum(sizes) - conditioning.shape[1])))
+            # Host arrays, so that taking a chunk is a numpy slice, not a device op; the padding
+            # is what regulation gives past the speech (zeros, masked).
+            conditioning = np.pad(np.asarray(conditioning), pad + ((0, 0),))
+            mask = np.pad(np.asarray(mask), pad)
+            starts = np.cumsum([0, *sizes[:-1]])
+            chunks = [{"conditioning": conditioning[:, a: a + k], "mask": mask[:, a: a + k]}
+                      for a, k in zip(starts, sizes)]
+            skip, left = self.latency, frames * self.hop
+            pending = self.step(self.params, self.init_state(self.params), chunks[0])
+            for c in range(len(chunks)):
+                state, (_, wave) = pending
+                if c + 1 < len(chunks):
+                    # Dispatch the next chunk before waiting on this one: it computes while
+                    # this one is copied out and yielded (jax dispatches asynchronously).
+                    pending = self.step(self.params, state, chunks[c + 1])
                 wave = np.asarray(wave)[0]  # host copy, then slice (no device op)
                 dropped = min(skip, wave.size)
                 wave, skip = wave[dropped:], skip - dropped
@@ -327,7 +365,10 @@ class StreamingSynthesizer:
         waves, mels = [], []
         offline_frames = contract.offline_chunk(self.chunk_frames)
         for sentence in self._sentences(text):
-            chunks, frames, _ = self._plan(sentence, speaker, pace, offline_frames)
+            conditioning, mask, frames, _ = self._conditioning(sentence, speaker, pace,
+                                                               offline_frames)
+            chunks = {"conditioning": contract.to_chunks(conditioning, offline_frames),
+                      "mask": contract.to_chunks(mask, offline_frames)}
             _, (mel, wave) = self._scan(self.params, self.init_state(self.params), chunks)
             wave = np.asarray(contract.from_chunks(wave))[0]
             waves.append(wave[self.latency: self.latency + frames * self.hop])

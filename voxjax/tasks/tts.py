@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 TOKEN_PAD = 32  # synthesis pads token sequences to a multiple of this (few compiled shapes)
 FRAME_PAD = 100  # ... and output frames to a multiple of this (1 s)
 # ``config.inference`` keys and their defaults (see configs/tts_synth.py).
-INFERENCE_DEFAULTS = {"pace": 1.0, "chunk_frames": 10}
+INFERENCE_DEFAULTS = {"pace": 1.0, "chunk_frames": 10, "max_chunk_frames": 40}
 
 
 class TextToSpeech(splits.DatasetSplits):
@@ -46,7 +46,8 @@ class TextToSpeech(splits.DatasetSplits):
         self.model = AcousticModel.from_config(config.model, self.tokenizer.vocab_size,
                                                len(self.speakers), self.mel.n_mels)
         self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
-        self.check_chunk_frames(self.inference["chunk_frames"])
+        for key in ("chunk_frames", "max_chunk_frames"):
+            self.check_chunk_frames(self.inference[key], f"inference.{key}")
         self._streamer = contract.Streamer(self.model)
         self._encode_jit = jax.jit(self._encode)
         self._regulate_jit = jax.jit(acoustic_model.regulate_length, static_argnums=(2,))
@@ -230,11 +231,11 @@ class TextToSpeech(splits.DatasetSplits):
         return self.model.apply({"params": params}, tokens, lengths, speakers, pace,
                                 method="encode_for_synthesis")
 
-    def check_chunk_frames(self, chunk_frames: int) -> None:
+    def check_chunk_frames(self, chunk_frames: int, name: str = "chunk_frames") -> None:
         """ValueError unless ``chunk_frames`` is a positive multiple of the model's reduction."""
         r = self.model.reduction
         if chunk_frames <= 0 or chunk_frames % r:
-            raise ValueError(f"chunk_frames must be a positive multiple of the acoustic model's "
+            raise ValueError(f"{name} must be a positive multiple of the acoustic model's "
                              f"reduction ({r}), got {chunk_frames}")
 
     def token_batch(self, sentence: str) -> tuple[np.ndarray, np.ndarray]:
