@@ -77,12 +77,29 @@ def test_session_equals_offline_for_random_chunking(transcriber, settings):
             size = int(rng.integers(1, 4)) * CHUNK if blocks == "chunk-multiples" \
                 else int(rng.integers(1, 3000))
             texts.append(session.feed(signal[pos:pos + size]))
+            assert texts[-1] == tr.tokenizer.decode(session.decoder.partial())
             pos += size
         final = session.finish()
         assert final == offline.text
         if settings["greedy"]:
             assert all(final.startswith(t) for t in texts)  # the greedy hypothesis only grows
         np.testing.assert_allclose(session.log_probs, offline.log_probs, atol=1e-5)
+
+
+def test_session_text_follows_revised_hypotheses(transcriber):
+    """The session decodes only the changed end of the hypothesis; a beam search can revise
+    any part of it, so every text must still equal decoding the whole hypothesis."""
+    session = transcriber.session()
+    scripted = [[8, 5], [8, 5, 12, 12], [8, 5, 12, 15], [8, 9] + [3] * 20,
+                [8, 9] + [3] * 19 + [4], [20, 8, 5], [], [1, 2, 3]]
+
+    class Scripted:
+        def partial(self):
+            return list(hypothesis)
+
+    session.decoder = Scripted()
+    for hypothesis in scripted:
+        assert session.text == transcriber.tokenizer.decode(hypothesis)
 
 
 def test_scanned_step_equals_model_on_whole_features(transcriber):

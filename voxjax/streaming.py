@@ -177,11 +177,15 @@ class TranscriberSession:
         self._samples = 0  # real samples received
         self._frames = 0  # posterior frames fed to the decoder
         self._log_probs: list[np.ndarray] = []
+        self._text_ids: list[int] = []  # the hypothesis last turned into text ...
+        self._text_pieces: list[str] = []  # ... and its symbols, one string per id
         self.finished = False
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:
-        self.state, lp = self.t.step(self.t.params, self.state, jnp.asarray(chunk[None]))
-        return np.asarray(lp)[0]  # one host copy; lp[0] would dispatch a device slice first
+        # numpy in (jit's own transfer; jnp.asarray would dispatch a device_put op first) and
+        # one host copy out (lp[0] would dispatch a device slice first).
+        self.state, lp = self.t.step(self.t.params, self.state, chunk[None])
+        return np.asarray(lp)[0]
 
     def _accept(self, lp: np.ndarray) -> None:
         self._log_probs.append(lp)
@@ -192,7 +196,15 @@ class TranscriberSession:
     def text(self) -> str:
         """The current hypothesis (partial until :meth:`finish`)."""
         ids = self.decoder.finish() if self.finished else self.decoder.partial()
-        return self.t.tokenizer.decode(ids)
+        # Decode only what changed since the last call: hypotheses mostly grow at the end, and
+        # decoding the whole of a long one after every chunk would cost O(length) each time.
+        keep = min(len(ids), len(self._text_ids))
+        while keep and ids[:keep] != self._text_ids[:keep]:
+            keep = max(0, keep - 8)  # beam search revised the tail: step back a few symbols
+        decode = self.t.tokenizer.decode
+        self._text_pieces = self._text_pieces[:keep] + [decode([i]) for i in ids[keep:]]
+        self._text_ids = list(ids)
+        return "".join(self._text_pieces)
 
     @property
     def log_probs(self) -> np.ndarray:
