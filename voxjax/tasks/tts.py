@@ -33,7 +33,7 @@ FRAME_PAD = 100  # ... and output frames to a multiple of this (1 s)
 INFERENCE_DEFAULTS = {"pace": 1.0, "chunk_frames": 10, "max_chunk_frames": 40}
 
 
-class TextToSpeech(splits.DatasetSplits):
+class TextToSpeech(splits.SpeakerTable):
     """The TTS task: builds tokenizer, speaker table and acoustic model from a config."""
 
     def __init__(self, config):
@@ -57,40 +57,9 @@ class TextToSpeech(splits.DatasetSplits):
         self._forward_jit = jax.jit(functools.partial(self._forward, train=False))
 
     # ------------------------------------------------------------------ data
-    @functools.cached_property
-    def speakers(self) -> list[str]:
-        """Speaker names, the default (most frequent in training) first, then sorted.
-
-        Read from the training manifest once and written to ``config.data.speakers``, which the
-        trainer saves with every checkpoint, so a workdir synthesises without the corpus.
-        """
-        if not self.config.data.speakers:
-            counts = collections.Counter(u.speaker for u in self.utterances(
-                self.config.data.train_split))
-            default = min(counts, key=lambda s: (-counts[s], s))
-            self.config.data.speakers = tuple([default] + sorted(s for s in counts if s != default))
-        return list(self.config.data.speakers)
-
-    def speaker_id(self, name: str | None) -> int:
-        """Table index of ``name`` (None = default); raises ValueError for an unknown name."""
-        if name is None:
-            return 0
-        index = self._speaker_index.get(name)
-        if index is None:
-            raise ValueError(f"unknown speaker {name!r} ({len(self.speakers)} known; "
-                             f"list them with --list-speakers)")
-        return index
-
-    @functools.cached_property
-    def _speaker_index(self) -> dict[str, int]:
-        return {s: i for i, s in enumerate(self.speakers)}
-
     @functools.lru_cache(maxsize=16384)  # the corpus fits; a long-running server stays bounded
     def _encode_text(self, sentence: str) -> tuple[int, ...]:
         return tuple(self.tokenizer.encode(sentence))
-
-    def _speaker_ids(self, utts) -> np.ndarray:
-        return np.asarray([self._speaker_index.get(u.speaker, 0) for u in utts], np.int32)
 
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
         """Infinite, checkpointable grain iterator over training batches (with ``speaker``)."""
