@@ -34,8 +34,8 @@ def fake_batch(task, config, batch_size=2):
              "feature_lengths": np.full(batch_size, frames, np.int32),
              "labels": labels, "label_lengths": np.full(batch_size, 5, np.int32),
              "weights": np.ones(batch_size, np.float32)}
-    if config.task == "tts":
-        batch["speaker"] = np.zeros(batch_size, np.int32)
+    if config.task in ("tts", "speaker"):
+        batch["speaker"] = np.arange(batch_size, dtype=np.int32) % len(task.speakers)
     return batch
 
 
@@ -50,7 +50,7 @@ def quick_compiles():
 @pytest.mark.parametrize("name", CONFIGS)
 def test_tiny_config_builds_and_steps(name):
     config = config_lib.load(name, "tiny")
-    if config.task == "tts":
+    if config.task in ("tts", "speaker"):
         config.data.speakers = ("a", "b")  # no manifest needed for the speaker table
     task = tasks.get(config)
     assert task.inference  # the inference block was read (unknown keys would have raised)
