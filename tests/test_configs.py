@@ -34,7 +34,7 @@ def fake_batch(task, config, batch_size=2):
              "feature_lengths": np.full(batch_size, frames, np.int32),
              "labels": labels, "label_lengths": np.full(batch_size, 5, np.int32),
              "weights": np.ones(batch_size, np.float32)}
-    if config.task in ("tts", "speaker"):
+    if config.task in ("tts", "speaker", "vc"):
         batch["speaker"] = np.arange(batch_size, dtype=np.int32) % len(task.speakers)
     return batch
 
@@ -50,7 +50,7 @@ def quick_compiles():
 @pytest.mark.parametrize("name", CONFIGS)
 def test_tiny_config_builds_and_steps(name):
     config = config_lib.load(name, "tiny")
-    if config.task in ("tts", "speaker"):
+    if config.task in ("tts", "speaker", "vc"):
         config.data.speakers = ("a", "b")  # no manifest needed for the speaker table
     task = tasks.get(config)
     assert task.inference  # the inference block was read (unknown keys would have raised)
@@ -63,6 +63,8 @@ def test_tiny_config_builds_and_steps(name):
         task.__dict__["feature_statistics"] = (np.full(n, -8.0, np.float32),
                                                np.full(n, 4.0, np.float32))
     batch = fake_batch(task, config)
+    if config.task == "vc":  # the frozen content network would come from a trained workdir
+        task.__dict__["content_params"] = task.content_task.init(jax.random.key(2), batch)
     params = task.init(jax.random.key(0), batch)
 
     @jax.jit

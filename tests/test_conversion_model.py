@@ -8,7 +8,7 @@ import optax
 from voxjax.models import contract
 from voxjax.models.conversion_model import ConversionModel
 
-TINY = ConversionModel(content_dim=6, n_mels=8, channels=16, speaker_dim=4, rnn_hidden=16,
+TINY = ConversionModel(content_dim=6, n_mels=8, channels=16, rnn_hidden=16,
                        rnn_layers=1)
 
 

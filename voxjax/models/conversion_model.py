@@ -36,7 +36,6 @@ class ConversionModel(nn.Module):
     channels: int = 256
     conv_layers: int = 2
     conv_kernel: int = 3
-    speaker_dim: int = 64
     rnn_hidden: int = 256
     rnn_layers: int = 2
     use_energy: bool = True  # the source's frame energy as an input (prosody, not identity)

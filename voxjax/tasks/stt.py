@@ -34,7 +34,7 @@ class SpeechToText(splits.DatasetSplits):
         self.model = LanguageModel.from_config(config.model, self.tokenizer.vocab_size)
         self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
         self._prior = None
-        self._forward = jax.jit(self._log_probs)
+        self._forward = jax.jit(self.posteriors)
         if self.model.streaming:  # offline = the streaming step under lax.scan
             self.chunk_frames = streaming.chunk_samples(
                 self.model, self.mel, self.inference["chunk_ms"]) // self.mel.hop_length
@@ -106,7 +106,9 @@ class SpeechToText(splits.DatasetSplits):
         loss = jnp.sum(per_utt / chars * weights) / jnp.maximum(jnp.sum(weights), 1.0)
         return loss, {"ctc_per_char": loss, "frames": jnp.mean(out_lengths.astype(jnp.float32))}
 
-    def _log_probs(self, params, features, lengths):
+    def posteriors(self, params, features, lengths):
+        """CTC log-posteriors ``[B, T', V]`` and their lengths, in jnp (traceable: the conversion
+        task runs it inside its loss as the frozen content network)."""
         if not self.model.streaming:  # bidirectional: no step, the whole utterance at once
             logits, out_lengths = self.model.apply({"params": params}, features, lengths,
                                                    train=False)

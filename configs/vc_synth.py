@@ -1,0 +1,96 @@
+"""Voice conversion on the built-in synthetic corpus: content (frozen causal STT posteriors) +
+speaker id -> log-mel, trained by reconstructing each utterance from its own content.
+
+Needs a trained causal STT workdir for the content (``vc.content_workdir``, the main job's
+``stt_synth_streaming``); the conv decoder of the TTS pipeline turns the mels into audio.
+Command:  voxjax train --config configs/vc_synth.py --workdir runs/vc_synth
+              --config.vc.content_workdir=runs/stt_synth_streaming
+Tiny:     voxjax train --config configs/vc_synth.py:tiny --workdir /tmp/vc_tiny
+              --config.vc.content_workdir=/tmp/stt_stream_tiny
+Result:   not yet measured (tests/test_vc_task.py trains the tiny variant).
+"""
+import ml_collections
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+    """Returns the experiment config; ``arg='tiny'`` shrinks model, data and steps for tests."""
+    config = ml_collections.ConfigDict()
+    config.task = "vc"
+    config.seed = 0
+    config.init_from = ""  # a workdir whose parameters start this run (fine-tuning)
+
+    config.vc = vc = ml_collections.ConfigDict()
+    vc.content_workdir = "runs/stt_synth_streaming"  # frozen causal STT: its posteriors
+    vc.content_config = "stt_synth_streaming"  # the content model's shapes before it is trained
+    vc.speaker = "id"  # id: one-hot over data.speakers
+
+    config.data = data = ml_collections.ConfigDict()
+    data.dataset = "synth"  # synth | ljspeech | librispeech | fsdd | manifest
+    data.root = "runs/corpus"
+    data.size = 6000
+    data.train_split = "train"
+    data.eval_split = "valid"
+    # Mel settings: those of the content STT model and of the conv decoder.
+    data.sample_rate = 16000
+    data.n_fft = 400
+    data.hop_length = 160
+    data.n_mels = 80
+    data.fmin = 20.0
+    data.fmax = 7600.0
+    data.buckets = (208, 304, 400, 512, 608, 800, 1008)  # frames; whole 160 ms content chunks
+    data.max_label_length = 200  # the pipeline's label padding (labels are not used)
+    data.batch_size = 32
+    data.num_workers = 1
+    data.cache_features = True
+    data.speakers = ()  # filled from the training manifest on first use, saved with checkpoints
+
+    config.model = model = ml_collections.ConfigDict()
+    model.channels = 256
+    model.conv_layers = 2
+    model.conv_kernel = 3
+    model.rnn_hidden = 256
+    model.rnn_layers = 2
+    model.use_energy = True
+
+    config.inference = inference = ml_collections.ConfigDict()
+    inference.chunk_ms = 40  # streamed input chunk (a multiple of the content model's 40 ms)
+
+    config.optim = optim = ml_collections.ConfigDict()
+    optim.learning_rate = 1e-3
+    optim.warmup_steps = 200
+    optim.weight_decay = 1e-2
+    optim.clip_norm = 1.0
+
+    config.train = train = ml_collections.ConfigDict()
+    train.steps = 2000
+    train.log_every = 50
+    train.eval_every = 1000
+    train.checkpoint_every = 250
+    train.keep = 2
+    train.eval_batches = 4
+
+    config.parallel = parallel = ml_collections.ConfigDict()
+    parallel.data = -1
+    parallel.multihost = False
+    parallel.coordinator = "127.0.0.1:12355"
+    parallel.num_processes = 1
+    parallel.process_id = 0
+
+    if arg == "tiny":
+        vc.content_workdir = ""
+        vc.content_config = "stt_synth_streaming:tiny"
+        data.size = 48
+        data.buckets = (304, 608)
+        data.max_label_length = 120
+        data.batch_size = 8
+        data.num_workers = 0
+        model.channels = 16
+        model.rnn_hidden = 16
+        model.rnn_layers = 1
+        optim.warmup_steps = 10
+        train.steps = 20
+        train.log_every = 5
+        train.eval_every = 20
+        train.checkpoint_every = 10
+        train.eval_batches = 1
+    return config
