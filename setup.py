@@ -22,6 +22,8 @@ setup(
         "absl-py>=2.1.0",
         "numpy>=1.26",
         "librosa>=0.11.0",
+        # librosa's numba kernels: 0.68.1 (with llvmlite 0.50) segfaults in librosa.pyin.
+        "numba>=0.60,!=0.68.1",
         "pyroomacoustics>=0.8.0",
         "soundfile>=0.12.1",
         "soxr>=0.5.0",
