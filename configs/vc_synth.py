@@ -5,6 +5,8 @@ Needs a trained causal STT workdir for the content (``vc.content_workdir``, the 
 ``stt_synth_streaming``); the conv decoder of the TTS pipeline turns the mels into audio.
 Command:  voxjax train --config configs/vc_synth.py --workdir runs/vc_synth
               --config.vc.content_workdir=runs/stt_synth_streaming
+Zero-shot (condition on the speaker model's embedding, any voice from a reference recording):
+          ... --config.vc.speaker=embedding --config.vc.speaker_workdir=runs/speaker_synth
 Tiny:     voxjax train --config configs/vc_synth.py:tiny --workdir /tmp/vc_tiny
               --config.vc.content_workdir=/tmp/stt_stream_tiny
 Result:   not yet measured (tests/test_vc_task.py trains the tiny variant).
@@ -22,7 +24,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.vc = vc = ml_collections.ConfigDict()
     vc.content_workdir = "runs/stt_synth_streaming"  # frozen causal STT: its posteriors
     vc.content_config = "stt_synth_streaming"  # the content model's shapes before it is trained
-    vc.speaker = "id"  # id: one-hot over data.speakers
+    vc.speaker = "id"  # id: one-hot over data.speakers | embedding: the speaker model's
+    vc.speaker_workdir = ""  # embedding only: a trained speaker workdir (runs/speaker_synth)
 
     config.data = data = ml_collections.ConfigDict()
     data.dataset = "synth"  # synth | ljspeech | librispeech | fsdd | manifest

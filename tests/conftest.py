@@ -67,6 +67,32 @@ def tiny_decoder_workdir(tiny_corpus, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_vc_workdir(tiny_corpus, tiny_streaming_workdir, tmp_path_factory):
+    """A tiny conversion model on the tiny corpus, content from the tiny streaming STT; trained
+    long enough (150 steps) that its reconstruction loss has clearly fallen."""
+    return _train_tiny("vc_synth", tiny_corpus, tmp_path_factory.mktemp("vc"),
+                       **{"vc.content_workdir": tiny_streaming_workdir, "train.steps": 150,
+                          "train.eval_every": 150, "optim.learning_rate": 1e-2,
+                          "optim.clip_norm": 5.0})
+
+
+@pytest.fixture(scope="session")
+def tiny_speaker_workdir(tiny_corpus, tmp_path_factory):
+    """The speaker model config, tiny, trained through the trainer on the tiny corpus."""
+    return _train_tiny("speaker_synth", tiny_corpus, tmp_path_factory.mktemp("speaker"))
+
+
+@pytest.fixture(scope="session")
+def tiny_vc_embedding_workdir(tiny_corpus, tiny_streaming_workdir, tiny_speaker_workdir,
+                              tmp_path_factory):
+    """A tiny conversion model conditioned on the tiny speaker model's embeddings (zero-shot
+    capable); a few steps only: tests check its wiring, the id model its learning."""
+    return _train_tiny("vc_synth", tiny_corpus, tmp_path_factory.mktemp("vc_embedding"),
+                       **{"vc.content_workdir": tiny_streaming_workdir, "vc.speaker": "embedding",
+                          "vc.speaker_workdir": tiny_speaker_workdir})
+
+
+@pytest.fixture(scope="session")
 def libri_layout(tiny_corpus, tmp_path_factory):
     """The tiny corpus re-packed as LibriSpeech: train/ (Opus) and dev/ (FLAC) subsets."""
     root = tmp_path_factory.mktemp("libri")

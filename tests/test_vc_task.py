@@ -2,32 +2,19 @@
 STT model as its frozen content network, learns, and converts a recording to another voice."""
 import numpy as np
 import pytest
+import soundfile as sf
 
-from voxjax import audio, config as config_lib, inference, summaries, tasks, train
-
-
-@pytest.fixture(scope="module")
-def vc_workdir(tiny_corpus, tiny_streaming_workdir, tmp_path_factory):
-    config = config_lib.load("vc_synth", "tiny")
-    config.data.root = tiny_corpus
-    config.vc.content_workdir = tiny_streaming_workdir
-    config.train.steps = 150
-    config.train.eval_every = 150
-    config.optim.learning_rate = 1e-2
-    config.optim.clip_norm = 5.0
-    workdir = str(tmp_path_factory.mktemp("vc"))
-    train.train_and_evaluate(config, workdir)
-    return workdir
+from voxjax import audio, cli, config as config_lib, inference, summaries, tasks
 
 
-def test_tiny_vc_model_learns_to_reconstruct(vc_workdir):
-    rows = [r for r in summaries.read_metrics(vc_workdir, "train") if "mel_l1" in r]
+def test_tiny_vc_model_learns_to_reconstruct(tiny_vc_workdir):
+    rows = [r for r in summaries.read_metrics(tiny_vc_workdir, "train") if "mel_l1" in r]
     assert len(rows) >= 4
     assert rows[-1]["mel_l1"] < 0.7 * rows[0]["mel_l1"]  # mel L1 per bin, in log units
 
 
-def test_convert_gives_a_frame_per_source_frame_and_depends_on_the_speaker(vc_workdir):
-    config, task, params = inference.load_workdir(vc_workdir)
+def test_convert_gives_a_frame_per_source_frame_and_depends_on_the_speaker(tiny_vc_workdir):
+    config, task, params = inference.load_workdir(tiny_vc_workdir)
     utt = task.utterances("test")[0]
     wave, rate = audio.load_audio(utt.path, task.mel.sample_rate), task.mel.sample_rate
     frames = len(audio.log_mel(wave, task.mel))
@@ -52,4 +39,89 @@ def test_missing_content_workdir_is_a_clear_error(tmp_path):
     config.vc.content_workdir = ""
     config.vc.speaker = "voice"
     with pytest.raises(ValueError, match="vc.speaker must be one of id"):
+        tasks.get(config)
+
+
+def test_convert_cli_writes_the_voice_and_stream_equals_offline(capsys, tmp_path, tiny_corpus,
+                                                                tiny_vc_workdir,
+                                                                tiny_decoder_workdir):
+    config, task, _ = inference.load_workdir(tiny_vc_workdir)
+    source = task.utterances("test")[0].path
+    outs = {}
+    for mode in ("offline", "stream"):
+        out = tmp_path / f"{mode}.wav"
+        argv = ["convert", "--vc", tiny_vc_workdir, "--decoder", tiny_decoder_workdir,
+                "--speaker", task.speakers[1], "--out", str(out), source]
+        code = cli.main(argv + (["--stream"] if mode == "stream" else []))
+        printed, err = capsys.readouterr()
+        assert code == 0, err
+        assert printed.startswith(str(out))
+        outs[mode], rate = sf.read(str(out), dtype="float32")
+    assert rate == task.mel.sample_rate
+    assert outs["offline"].size == audio.load_audio(source, rate).size
+    np.testing.assert_allclose(outs["stream"], outs["offline"], atol=2 / 32768)  # 16-bit wavs
+    for bad, word in (("nobody", "unknown speaker"), (None, "not found")):
+        argv = ["convert", "--vc", tiny_vc_workdir, "--decoder", tiny_decoder_workdir,
+                "--out", str(tmp_path / "bad.wav")]
+        argv += ["--speaker", bad, source] if bad else [str(tmp_path / "missing.wav")]
+        code = cli.main(argv)
+        err = [line for line in capsys.readouterr()[1].splitlines()
+               if line.startswith("voxjax: error:")]
+        assert code == 2 and len(err) == 1 and word in err[0], err
+    assert not (tmp_path / "bad.wav").exists()
+
+
+def test_embedding_conditioned_model_converts_to_a_reference_voice(capsys, tmp_path,
+                                                                   tiny_vc_embedding_workdir,
+                                                                   tiny_decoder_workdir):
+    config, task, params = inference.load_workdir(tiny_vc_embedding_workdir)
+    assert task.speaker_mode == "embedding"
+    rate = task.mel.sample_rate
+    test = task.utterances("test")
+    wave = audio.load_audio(test[0].path, rate)
+    unseen = task.utterances("test_unseen")[0]
+    reference = audio.load_audio(unseen.path, rate)
+    vector = task.target_vector(reference=reference, rate=rate)
+    expected = task.speaker_task.embed(task.speaker_params, reference, rate)
+    np.testing.assert_allclose(vector[0], expected, atol=1e-6)
+    assert abs(np.linalg.norm(vector) - 1.0) < 1e-4
+    by_reference = task.convert(params, wave, rate, reference=reference)
+    by_name = task.convert(params, wave, rate, task.speakers[1])
+    assert by_reference.shape == by_name.shape and not np.allclose(by_reference, by_name, atol=1e-4)
+    with pytest.raises(ValueError, match="not both"):
+        task.target_vector(task.speakers[1], reference, rate)
+
+    ref_path = tmp_path / "reference.wav"
+    audio.save_audio(ref_path, reference, rate)
+    outs = {}
+    for mode in ("offline", "stream"):
+        out = tmp_path / f"{mode}.wav"
+        argv = ["convert", "--vc", tiny_vc_embedding_workdir, "--decoder", tiny_decoder_workdir,
+                "--target-wav", str(ref_path), "--out", str(out), test[0].path]
+        assert cli.main(argv + (["--stream"] if mode == "stream" else [])) == 0
+        outs[mode] = sf.read(str(out), dtype="float32")[0]
+    capsys.readouterr()
+    assert outs["offline"].size == wave.size
+    np.testing.assert_allclose(outs["stream"], outs["offline"], atol=2 / 32768)
+
+
+def test_reference_voices_need_an_embedding_model(capsys, tmp_path, tiny_vc_workdir,
+                                                  tiny_decoder_workdir):
+    config, task, params = inference.load_workdir(tiny_vc_workdir)
+    source = task.utterances("test")[0].path
+    with pytest.raises(ValueError, match="vc.speaker='embedding'"):
+        task.target_vector(reference=audio.load_audio(source, 16000), rate=16000)
+    cases = ((["--target-wav", source], "vc.speaker='embedding'"),
+             (["--target-wav", source, "--speaker", task.speakers[0]], "not both"))
+    for extra, words in cases:
+        code = cli.main(["convert", "--vc", tiny_vc_workdir, "--decoder", tiny_decoder_workdir,
+                         "--out", str(tmp_path / "bad.wav"), *extra, source])
+        err = [line for line in capsys.readouterr()[1].splitlines()
+               if line.startswith("voxjax: error:")]
+        assert code == 2 and len(err) == 1 and words in err[0], err
+    assert not (tmp_path / "bad.wav").exists()
+    config = config_lib.load("vc_synth", "tiny")
+    config.data.speakers = ("a", "b")
+    config.vc.speaker = "embedding"
+    with pytest.raises(ValueError, match="needs vc.speaker_workdir"):
         tasks.get(config)

@@ -5,10 +5,14 @@
     voxjax eval --workdir W [--split test] [--greedy] [--prior-weight X --length-bonus Y]
     voxjax eval --workdir W --dataset librispeech|ljspeech|fsdd|manifest --root DIR [--split S]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
+    voxjax eval --workdir W_vc --decoder W_decoder --judge W_stt --speaker-model W_speaker
+                [--targets K] [--zero-shot K] [--limit N]
     voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
     voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
     voxjax synthesize --tts W1 --list-speakers
+    voxjax convert --vc W1 --decoder W2 [--stt W3] [--speaker S | --target-wav REF.wav]
+                   [--stream] [--chunk-ms N] --out OUT.wav IN.wav
     voxjax main --workdir W [--tiny]
 
 Known failures (bad audio or text, missing data or checkpoints, wrong config keys: see
@@ -91,11 +95,22 @@ def _decode_flags(args) -> dict:
 def cmd_eval(args) -> int:
     """CER/WER of a trained workdir on a split; writes ``W/eval_<split>.json``."""
     from voxjax import checkpoint, inference, tts_evaluation
-    if checkpoint.load_config(args.workdir).task in ("tts", "decoder"):  # judged by an STT model
+    task = checkpoint.load_config(args.workdir).task
+    if task == "vc":
+        from voxjax import conversion_evaluation
+        missing = [f for f in ("decoder", "judge", "speaker_model") if not getattr(args, f)]
+        if missing:
+            raise CLIError("a vc workdir is judged with " + ", ".join(
+                "--" + f.replace("_", "-") for f in missing))
+        result = conversion_evaluation.evaluate_conversion_workdir(
+            args.workdir, args.decoder, args.judge, args.speaker_model, args.split or "test",
+            args.limit or 25, args.targets, args.zero_shot)
+        result = {k: v for k, v in result.items() if not isinstance(v, list)}
+    elif task in ("tts", "decoder"):  # judged by an STT model
         if args.dataset:
             raise CLIError("--dataset evaluates speech-to-text workdirs")
         result = tts_evaluation.evaluate_synthesis_workdir(args.workdir, args.split or "test",
-                                                           args.decoder, args.judge, args.limit)
+                                                           args.decoder, args.judge, args.limit or 100)
     else:
         result = inference.evaluate_workdir(args.workdir, args.split, decode=_decode_flags(args),
                                             dataset=args.dataset, root=args.root)
@@ -168,6 +183,25 @@ def cmd_synthesize(args) -> int:
     return EXIT_USAGE if failures else 0
 
 
+def cmd_convert(args) -> int:
+    """Converts a recording into a training speaker's voice (or a reference recording's),
+    offline or chunk by chunk."""
+    from voxjax import audio, inference
+    if args.speaker and args.target_wav:
+        raise CLIError("give --speaker or --target-wav, not both")
+    converter = inference.load_converter(args.vc, args.decoder, args.chunk_ms, args.stt)
+    wave = audio.load_audio(args.input, converter.sample_rate)
+    if audio.is_silent(wave):
+        raise CLIError(f"{args.input} is silent: nothing to convert")
+    reference = (audio.load_audio(args.target_wav, converter.sample_rate) if args.target_wav
+                 else None)
+    out = converter.convert(wave, converter.sample_rate, args.speaker, stream=args.stream,
+                            reference=reference)
+    audio.save_audio(args.out, out, converter.sample_rate)
+    print(f"{args.out}\t{len(out) / converter.sample_rate:.2f} s", flush=True)
+    return 0
+
+
 def cmd_main(args) -> int:
     """The README's main job: corpus, training, evaluation, streaming demo, report."""
     from voxjax import main_job
@@ -205,7 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decode_flags(p)
     p.add_argument("--decoder", help="TTS workdirs: conv decoder workdir to synthesise with")
     p.add_argument("--judge", help="TTS/decoder workdirs: STT workdir that transcribes the audio")
-    p.add_argument("--limit", type=int, default=100, help="utterances judged (TTS/decoder)")
+    p.add_argument("--limit", type=int,
+                   help="utterances judged (TTS/decoder: 100; vc: 25 by default)")
+    p.add_argument("--speaker-model", help="vc workdirs: speaker workdir judging the voice")
+    p.add_argument("--targets", type=int, default=4, help="vc: training speakers converted to")
+    p.add_argument("--zero-shot", type=int, default=0,
+                   help="vc (embedding-conditioned): unseen speakers converted to, from a "
+                        "reference clip each")
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("--workdir", required=True)
     p.add_argument("--stream", action="store_true", help="feed audio chunk by chunk")
@@ -232,6 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir")
     p.add_argument("--list-speakers", action="store_true", help="print speakers, default first")
     p.add_argument("text", nargs="?")
+    p = sub.add_parser("convert", help="speak a recording in another voice (vc + decoder)")
+    p.add_argument("--vc", required=True, help="conversion model workdir (task vc)")
+    p.add_argument("--decoder", required=True, help="conv decoder workdir")
+    p.add_argument("--stt", help="content STT workdir (default: the vc config's "
+                                 "vc.content_workdir)")
+    p.add_argument("--speaker", help="target voice, a training speaker (default: the first)")
+    p.add_argument("--target-wav", help="target voice from a reference recording (5-10 s; "
+                                        "needs a vc model trained with vc.speaker=embedding)")
+    p.add_argument("--stream", action="store_true", help="convert chunk by chunk")
+    p.add_argument("--chunk-ms", type=int, help="streaming chunk (default: config.inference)")
+    p.add_argument("--out", required=True, help="output wav")
+    p.add_argument("input", help="source recording (any soundfile format)")
     p = sub.add_parser("main", help="the main job: corpus, train, evaluate, report")
     p.add_argument("--workdir", default="runs/main")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (a smoke run in minutes)")
@@ -253,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args, rest = parser.parse_args(argv), []
     handlers = {"corpus": cmd_corpus, "eval": cmd_eval, "transcribe": cmd_transcribe,
-                "synthesize": cmd_synthesize, "main": cmd_main}
+                "synthesize": cmd_synthesize, "convert": cmd_convert, "main": cmd_main}
     try:
         code = cmd_train(args, rest) if args.command == "train" else handlers[args.command](args)
     except KeyboardInterrupt:

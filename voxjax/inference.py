@@ -170,3 +170,32 @@ def make_synthesizer(tts, decoder, chunk_frames: int | None = None, tts_name: st
     max_chunk_frames = max_chunk_frames or max(chunk_frames, tts_task.inference["max_chunk_frames"])
     return StreamingSynthesizer(tts_task, tts_params, decoder_task.model,
                                 decoder_params["generator"], chunk_frames, max_chunk_frames)
+
+
+def load_converter(vc_workdir: str, decoder_workdir: str, chunk_ms: int | None = None,
+                   stt_workdir: str | None = None):
+    """A :class:`voxjax.streaming.StreamingConverter` from a ``vc`` and a conv decoder workdir.
+
+    The content network is the vc workdir's ``vc.content_workdir`` unless ``stt_workdir`` names
+    another causal STT workdir; ``chunk_ms`` None = the vc config's ``inference.chunk_ms``.
+    Refuses (ValueError, one line) workdirs of the wrong task or a non-causal decoder.
+    """
+    from voxjax.streaming import StreamingConverter
+    config = tasks.upgrade_config(checkpoint.load_config(vc_workdir))
+    if config.task != "vc":
+        raise ValueError(f"--vc holds a {config.task!r} model, not 'vc'")
+    if stt_workdir:
+        config.vc.content_workdir = stt_workdir  # a fresh copy read from disk: nothing shared
+    task = tasks.get(config)
+    params = checkpoint.load_params(vc_workdir)
+    decoder_config, decoder_task, decoder_params = load_workdir(decoder_workdir)
+    if decoder_config.task != "decoder":
+        raise ValueError(f"--decoder holds a {decoder_config.task!r} model, not 'decoder'")
+    if not decoder_task.model.causal:
+        raise ValueError("--decoder holds a non-causal conv decoder (model.causal=False): it "
+                         "cannot stream")
+    if decoder_task.mel != task.mel:
+        raise ValueError(f"mel settings differ: the conversion model makes {task.mel}, the "
+                         f"decoder expects {decoder_task.mel}")
+    return StreamingConverter(task, params, decoder_task.model, decoder_params["generator"],
+                              chunk_ms)

@@ -386,3 +386,95 @@ class StreamingSynthesizer:
             waves.append(wave[self.latency: self.latency + frames * self.hop])
             mels.append(np.asarray(contract.from_chunks(mel))[0, :frames])
         return np.concatenate(waves), mels
+
+
+# ============================================================================ speech to speech
+
+class StreamingConverter:
+    """Speech -> speech in another voice: log-mel front end, the frozen causal language model's
+    posteriors (content), the conversion model and the conv decoder, over one carried state.
+
+    ``params = {'content', 'vc', 'decoder'}``; a chunk is ``{'audio': [B, chunk_samples],
+    'speaker': [B, S]}`` (the target's speaker vector, the same every chunk); the step returns
+    ``(log_mel [B, k, n_mels], wave [B, k * hop])`` with ``k = chunk_samples / hop``. Output
+    sample ``i`` renders input sample ``i - latency_samples`` (the decoder's alignment);
+    :meth:`convert` drops those leading samples and flushes them with silent chunks, so its
+    output lines up with the input sample for sample. :meth:`convert` with ``stream=True`` runs
+    the jitted step chunk by chunk (what a live session does), otherwise
+    ``contract.scan_offline`` of the same step: the two give the same samples.
+    """
+
+    def __init__(self, vc_task, vc_params, decoder, decoder_params, chunk_ms: int | None = None):
+        """``vc_task``: a ``voxjax.tasks.vc.ConversionTask`` (its content network loaded);
+        ``decoder``: a causal ``ConvDecoder`` with the same mel settings; ``chunk_ms``: a
+        multiple of the content model's 40 ms (None = the task's ``inference.chunk_ms``)."""
+        content = vc_task.content_task
+        self.task, self.mel_cfg = vc_task, vc_task.mel
+        if decoder.hop_length != self.mel_cfg.hop_length or decoder.n_mels != self.mel_cfg.n_mels:
+            raise ValueError(f"decoder expects {decoder.n_mels} mels at hop {decoder.hop_length}, "
+                             f"the conversion model makes {self.mel_cfg.n_mels} at hop "
+                             f"{self.mel_cfg.hop_length}")
+        self.chunk_ms = chunk_ms or vc_task.inference["chunk_ms"]
+        self.chunk_samples = chunk_samples(content.model, self.mel_cfg, self.chunk_ms)
+        self.latency = int(decoder.latency_samples)
+        self.params = {"content": contract.variables(vc_task.content_params),
+                       "vc": contract.variables(vc_params),
+                       "decoder": contract.variables(decoder_params)}
+        self._content = contract.Streamer(content.model)
+        self._vc, self._decoder = contract.Streamer(vc_task.model), contract.Streamer(decoder)
+        self._upsample = content.model.ctc_upsample
+        self.step = jax.jit(self._step)
+        self._scan = jax.jit(lambda p, s, c: contract.scan_offline(self._step, p, s, c))
+
+    @property
+    def sample_rate(self) -> int:
+        """Input and output sample rate (the mel config's)."""
+        return self.mel_cfg.sample_rate
+
+    def init_state(self, params, batch: int = 1):
+        """Zero state of every stage: front-end samples, content model, conversion, decoder."""
+        return {"mel": audio.log_mel_init_state(batch, self.mel_cfg),
+                "content": self._content.init_state(params["content"], batch),
+                "vc": self._vc.init_state(params["vc"], batch),
+                "decoder": self._decoder.init_state(params["decoder"], batch)}
+
+    def _step(self, params, state, chunk):
+        mel_state, feats = audio.log_mel_step(state["mel"], chunk["audio"], self.mel_cfg)
+        content_state, logits = self._content.step(params["content"], state["content"], feats)
+        b, t, v = logits.shape
+        content = jax.nn.log_softmax(logits.astype(jnp.float32)).reshape(
+            b, t // self._upsample, self._upsample * v)
+        vc_state, mel = self._vc.step(params["vc"], state["vc"], {
+            "content": content, "speaker": chunk["speaker"], "energy": feats.mean(-1)})
+        decoder_state, wave = self._decoder.step(params["decoder"], state["decoder"], mel)
+        return ({"mel": mel_state, "content": content_state, "vc": vc_state,
+                 "decoder": decoder_state}, (mel, wave))
+
+    def convert(self, wave, rate: int, speaker: str | None = None, stream: bool = False,
+                reference: np.ndarray | None = None) -> np.ndarray:
+        """One recording in the voice of ``speaker`` (a training speaker; None = the default) or
+        of a ``reference`` recording at the same ``rate`` (conversion models trained with
+        ``vc.speaker='embedding'``): float32 samples at :attr:`sample_rate`, as many as the
+        input has after resampling."""
+        wave = audio.prepare_wave(wave, rate, self.sample_rate, "source recording")
+        vector = self.task.target_vector(speaker, reference, rate)
+        size, n = self.chunk_samples, len(wave)
+        chunks = -(-(n + self.latency) // size)  # the input, then silence to flush the lag
+        if not stream:  # whole seconds of chunks: one compile per second of input, not per file
+            per_second = max(1, self.sample_rate // size)
+            chunks = -(-chunks // per_second) * per_second
+        padded = np.zeros((1, chunks * size), np.float32)
+        padded[0, :n] = wave
+        if stream:
+            state, pieces = self.init_state(self.params), []
+            for c in range(chunks):
+                state, (_, out) = self.step(self.params, state, {
+                    "audio": padded[:, c * size:(c + 1) * size], "speaker": vector})
+                pieces.append(np.asarray(out)[0])
+            out = np.concatenate(pieces)
+        else:
+            steps = {"audio": contract.to_chunks(jnp.asarray(padded), size),
+                     "speaker": jnp.broadcast_to(vector, (chunks, *vector.shape))}
+            _, (_, out) = self._scan(self.params, self.init_state(self.params), steps)
+            out = np.asarray(contract.from_chunks(out))[0]
+        return out[self.latency: self.latency + n]

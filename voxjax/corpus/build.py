@@ -188,15 +188,30 @@ def _tidy_silence(wave: np.ndarray, sr: int) -> np.ndarray:
     return np.pad(wave, (edge, edge)).astype(np.float32)
 
 
-def synthesize_utterance(item: dict, out_dir: str) -> float:
-    """Speaks one planned utterance into ``out_dir/wavs/<id>.wav``; returns its duration (s)."""
+def speak(item: dict) -> np.ndarray:
+    """One planned utterance (``text``, ``voice``, ``rate``, ``pitch``, ``seed``, optional
+    ``range``; ``id`` names it in errors) as corpus audio: float32 at ``SAMPLE_RATE``."""
     engine = espeak_mod.get_espeak()
     spoken = textlib.verbalize(item["text"])
     wave, sr = engine.synthesize(spoken, item["voice"], item["rate"], item["pitch"], item["seed"],
                                  pitch_range=item.get("range"))
     if wave.size == 0 or not np.any(wave):
         raise CorpusError(f"eSpeak produced silence for {item['id']} ({item['voice']})")
-    wave = audio.prepare_wave(_tidy_silence(wave, sr), sr, SAMPLE_RATE, name=item["id"])
+    return audio.prepare_wave(_tidy_silence(wave, sr), sr, SAMPLE_RATE, name=item["id"])
+
+
+def render(text: str, voice: str, seed: int = 0) -> np.ndarray:
+    """``text`` spoken by corpus voice ``voice`` at that voice's own rate and pitch for corpus
+    ``seed`` (what the corpus would hold for it, without the per-utterance jitter): the
+    reference a conversion into ``voice`` is measured against."""
+    rate, pitch = _speaker_style(voice, seed)
+    return speak({"id": f"render:{voice}", "text": text, "voice": voice, "rate": int(round(rate)),
+                  "pitch": int(round(pitch)), "seed": 0})
+
+
+def synthesize_utterance(item: dict, out_dir: str) -> float:
+    """Speaks one planned utterance into ``out_dir/wavs/<id>.wav``; returns its duration (s)."""
+    wave = speak(item)
     final = os.path.join(out_dir, "wavs", item["id"] + ".wav")
     tmp = os.path.join(out_dir, "wavs", f".{item['id']}.tmp.wav")
     audio.save_audio(tmp, wave, SAMPLE_RATE)

@@ -6,10 +6,13 @@ speaker, so at inference the same content with another speaker is that speaker s
 
 Config: ``vc.content_workdir`` is the trained *causal* STT workdir (``model.streaming=True``)
 whose posteriors are the content; its stored config decides the content network, and before
-a workdir exists ``vc.content_config`` (a config name) gives its shapes. ``vc.speaker = 'id'``
-conditions on a one-hot over the training speakers (``config.data.speakers``, as in TTS).
-Conditioning on a speaker model's embedding of a reference recording (zero-shot targets) is
-not built yet.
+a workdir exists ``vc.content_config`` (a config name) gives its shapes. The speaker input:
+  ``vc.speaker = 'id'``: a one-hot over the training speakers (``config.data.speakers``, as in
+    TTS); only those voices can be targets.
+  ``vc.speaker = 'embedding'``: the unit embedding of the frozen speaker model in
+    ``vc.speaker_workdir`` (task ``speaker``). Training embeds each utterance itself; at
+    inference a *reference recording* gives any voice (zero-shot), and a training speaker's name
+    gives that speaker model's class vector (same cosine space, no recording needed).
 
 Loss: L1 between predicted and real log-mel on the valid frames (``mel_l1``, per mel bin).
 """
@@ -25,11 +28,12 @@ import numpy as np
 from voxjax import audio, checkpoint, config as config_lib, tasks
 from voxjax.data import pipeline, splits
 from voxjax.models.conversion_model import ConversionModel
+from voxjax.models.speaker_model import l2_normalise
 
 SILENCE = float(np.log(audio.LOG_FLOOR))  # log-mel of digital silence: the padding value
 # ``config.inference`` keys and their defaults (see configs/vc_synth.py).
 INFERENCE_DEFAULTS = {"chunk_ms": 40}
-SPEAKER_MODES = ("id",)
+SPEAKER_MODES = ("id", "embedding")
 
 
 class ConversionTask(splits.SpeakerTable):
@@ -54,7 +58,11 @@ class ConversionTask(splits.SpeakerTable):
         self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
         if config.vc.content_workdir:
             self.content_params  # load now: the loss reads it while being traced
+        if self.speaker_mode == "embedding":
+            self.speaker_params  # likewise; refuses a missing vc.speaker_workdir early
         self._forward_jit = jax.jit(self._predict)
+        self._batch_forward_jit = jax.jit(
+            lambda p, f, n, s: self._predict(p, f, n, self.speaker_vectors(s, f, n)))
 
     # ------------------------------------------------------------------ content network
     @functools.cached_property
@@ -84,20 +92,75 @@ class ConversionTask(splits.SpeakerTable):
         up = self.content_task.model.ctc_upsample
         return jax.lax.stop_gradient(log_probs.reshape(b, t // up, up * v))
 
-    def speaker_vectors(self, speakers):
-        """Table ids ``[B]`` -> the model's speaker input ``[B, S]`` (one-hot)."""
-        return jax.nn.one_hot(speakers, len(self.speakers))
+    # ------------------------------------------------------------------ speaker input
+    @property
+    def speaker_mode(self) -> str:
+        """``'id'`` or ``'embedding'`` (``config.vc.speaker``)."""
+        return self.config.vc.speaker
+
+    @functools.cached_property
+    def speaker_task(self):
+        """The frozen speaker model's task (``vc.speaker = 'embedding'`` only)."""
+        return tasks.get(tasks.upgrade_config(checkpoint.load_config(self._speaker_workdir)))
+
+    @functools.cached_property
+    def speaker_params(self):
+        """The frozen speaker model's parameters (``vc.speaker = 'embedding'`` only)."""
+        return checkpoint.load_params(self._speaker_workdir)
+
+    @property
+    def _speaker_workdir(self) -> str:
+        workdir = self.config.vc.get("speaker_workdir", "")
+        if not workdir:
+            raise ValueError("vc.speaker='embedding' needs vc.speaker_workdir: a trained speaker "
+                             "model workdir (task speaker)")
+        return workdir
+
+    def speaker_vectors(self, speakers, features=None, lengths=None):
+        """The model's speaker input ``[B, S]`` for a batch: one-hot of the table ids
+        ``speakers [B]`` (``'id'``), or the speaker model's unit embedding of each utterance's
+        own ``features`` (``'embedding'``, no gradient)."""
+        if self.speaker_mode == "id":
+            return jax.nn.one_hot(speakers, len(self.speakers))
+        embeddings, _ = self.speaker_task.model.apply({"params": self.speaker_params},
+                                                       features, lengths)
+        return jax.lax.stop_gradient(l2_normalise(embeddings))
+
+    def target_vector(self, speaker: str | None = None, reference: np.ndarray | None = None,
+                      rate: int | None = None) -> np.ndarray:
+        """The speaker input ``[1, S]`` of one conversion target: a training speaker by name
+        (None = the default), or (``'embedding'`` only) a reference recording at ``rate``.
+        ValueError, one line, for an unknown name or a reference the mode cannot use."""
+        if reference is not None and speaker is not None:
+            raise ValueError("give a target speaker or a reference recording, not both")
+        if self.speaker_mode == "id":
+            if reference is not None:
+                raise ValueError("this conversion model knows its training speakers only "
+                                 "(vc.speaker='id'); a reference recording needs one trained "
+                                 "with vc.speaker='embedding'")
+            return np.asarray(self.speaker_vectors(np.array([self.speaker_id(speaker)])),
+                              np.float32)
+        if reference is not None:
+            vector = self.speaker_task.embed(self.speaker_params, reference, rate)
+        else:
+            self.speaker_id(speaker)  # the conversion model's own table decides the names
+            name = speaker or self.speakers[0]
+            table = self.speaker_task
+            if name not in table.speakers:
+                raise ValueError(f"speaker {name!r} is not in the speaker model's table")
+            vector = l2_normalise(self.speaker_params["classes"][table.speaker_id(name)])
+        return np.asarray(vector, np.float32)[None]
 
     def _padded(self, features):
         pad = -features.shape[1] % self.content_task.chunk_frames  # whole content chunks
         return jnp.pad(jnp.asarray(features, jnp.float32), ((0, 0), (0, pad), (0, 0)),
                        constant_values=SILENCE)
 
-    def _predict(self, params, features, lengths, speakers):
-        """Source log-mel + target speaker ids -> ``(predicted log-mel, padded source)``."""
+    def _predict(self, params, features, lengths, vectors):
+        """Source log-mel + target speaker vectors -> ``(predicted log-mel, padded source)``."""
         features = self._padded(features)
         chunk = {"content": self.content(features, lengths),
-                 "speaker": self.speaker_vectors(speakers), "energy": features.mean(-1)}
+                 "speaker": vectors, "energy": features.mean(-1)}
         return self.model.apply({"params": params}, chunk), features
 
     # ------------------------------------------------------------------ data and model
@@ -113,15 +176,20 @@ class ConversionTask(splits.SpeakerTable):
         t = features.shape[1] // self.content_task.model.subsampling
         lm = self.content_task.model
         chunk = {"content": jnp.zeros((features.shape[0], t, lm.ctc_upsample * lm.vocab_size)),
-                 "speaker": self.speaker_vectors(jnp.asarray(batch["speaker"])),
+                 "speaker": self._batch_vectors(batch),
                  "energy": features.mean(-1)}
         return self.model.init(rng, chunk)["params"]
+
+    def _batch_vectors(self, batch):
+        return self.speaker_vectors(jnp.asarray(batch["speaker"]), jnp.asarray(batch["features"]),
+                                    jnp.asarray(batch["feature_lengths"]))
 
     def loss(self, params, batch, rng, train: bool = True):
         """Reconstruction L1 of each utterance's own log-mel from its content and speaker."""
         del rng, train  # no dropout or augmentation
         lengths = batch["feature_lengths"]
-        predicted, target = self._predict(params, batch["features"], lengths, batch["speaker"])
+        predicted, target = self._predict(params, batch["features"], lengths,
+                                          self._batch_vectors(batch))
         valid = (jnp.arange(target.shape[1])[None] < lengths[:, None]) * batch["weights"][:, None]
         mel_l1 = jnp.sum(jnp.abs(predicted - target) * valid[..., None]) / (
             jnp.maximum(jnp.sum(valid), 1.0) * target.shape[-1])
@@ -136,8 +204,8 @@ class ConversionTask(splits.SpeakerTable):
             for b, batch in enumerate(batches):
                 if max_batches is not None and b >= max_batches:
                     break
-                predicted, target = self._forward_jit(params, batch["features"],
-                                                      batch["feature_lengths"], batch["speaker"])
+                predicted, target = self._batch_forward_jit(
+                    params, batch["features"], batch["feature_lengths"], batch["speaker"])
                 valid = ((np.arange(target.shape[1])[None] < batch["feature_lengths"][:, None])
                          * batch["weights"][:, None])
                 total += float(np.sum(np.abs(np.asarray(predicted) - np.asarray(target))
@@ -148,13 +216,16 @@ class ConversionTask(splits.SpeakerTable):
         return {"mel_l1": total / max(frames, 1.0), "utterances": float(sum(1 for _ in utts))}
 
     # ------------------------------------------------------------------ inference
-    def convert(self, params, wave: np.ndarray, rate: int, speaker: str | None) -> np.ndarray:
-        """Offline: one recording's log-mel ``[T, n_mels]`` in the voice of ``speaker``."""
+    def convert(self, params, wave: np.ndarray, rate: int, speaker: str | None = None,
+                reference: np.ndarray | None = None) -> np.ndarray:
+        """Offline: one recording's log-mel ``[T, n_mels]`` in the voice of ``speaker`` (a
+        training speaker) or of a ``reference`` recording at the same ``rate``
+        (:meth:`target_vector`)."""
         wave = audio.prepare_wave(wave, rate, self.mel.sample_rate, "source recording")
+        vector = self.target_vector(speaker, reference, rate)
         feats = audio.log_mel(wave, self.mel)
-        speakers = np.array([self.speaker_id(speaker)], np.int32)
         predicted, _ = self._forward_jit(params, feats[None], np.array([len(feats)], np.int32),
-                                         speakers)
+                                         vector)
         return np.asarray(predicted)[0, : len(feats)]
 
 

@@ -1,0 +1,85 @@
+"""Conversion evaluation: the judges' figures obey their definitions (an identity 'converter'
+loses nothing and moves nowhere), the corpus renderer speaks like the corpus, and ``voxjax eval``
+on a vc workdir writes its report, zero-shot targets included."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from voxjax import audio, cli, evaluation, inference
+from voxjax.conversion_evaluation import Target, evaluate_conversion, pick_speakers
+from voxjax.corpus import build
+from voxjax.tts_evaluation import stt_judge
+
+
+class IdentityConverter:
+    """Returns the source unchanged: every 'conversion' is the source recording itself."""
+
+    sample_rate = 16000
+
+    def convert(self, wave, rate, speaker=None, reference=None):
+        return wave
+
+
+def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_workdir,
+                                                                tiny_speaker_workdir):
+    _, speaker_task, _ = inference.load_workdir(tiny_speaker_workdir)
+    utts = speaker_task.utterances("test")[:3]
+    targets = [Target(name) for name in pick_speakers(speaker_task.speakers, 2)]
+    report = evaluate_conversion(IdentityConverter(), utts, targets,
+                                 stt_judge(tiny_offline_workdir, beam=False),
+                                 tiny_speaker_workdir, render=build.render)
+    s, rows = report["summary"], report["details"]
+    expected = sum(t.name != u.speaker for u in utts for t in targets)
+    assert s["conversions"] == len(rows) == expected > 0
+    assert s["cer"] == s["source_cer"]
+    if s["source_cer"] > 0:
+        assert s["cer_ratio"] == pytest.approx(1.0)
+    assert s["cos_source"] == pytest.approx(1.0, abs=1e-5)
+    assert s["cos_target"] == pytest.approx(s["source_cos_target"], abs=1e-6)
+    assert s["mcd_target_db"] == pytest.approx(s["mcd_source_target_db"])
+    named_as_source = [r["nearest_speaker"] == r["source"] for r in rows]
+    assert s["source_rate"] == pytest.approx(np.mean(named_as_source))
+    assert s["target_accuracy"] == pytest.approx(
+        np.mean([r["nearest_speaker"] == r["target"] for r in rows]))
+
+
+def test_render_speaks_like_the_corpus_voice(tiny_corpus):
+    from voxjax.data import manifest
+    utts = manifest.load_manifest("synth", tiny_corpus, "test")
+    utt = utts[0]
+    corpus_wave = audio.load_audio(utt.path, build.SAMPLE_RATE)
+    own = build.render(utt.text, utt.speaker)
+    assert np.isfinite(own).all() and not audio.is_silent(own)
+    own_gender = "+f" in utt.speaker
+    other = next(v for v in build.voices()["seen"] if ("+f" in v) != own_gender and "+" in v)
+    mcd_own = evaluation.mel_cepstral_distortion(corpus_wave, own, build.SAMPLE_RATE)
+    mcd_other = evaluation.mel_cepstral_distortion(corpus_wave, build.render(utt.text, other),
+                                                   build.SAMPLE_RATE)
+    assert mcd_own < mcd_other, (utt.speaker, other, mcd_own, mcd_other)
+
+
+def test_eval_cli_on_a_vc_workdir_writes_the_report(capsys, tiny_vc_embedding_workdir,
+                                                    tiny_decoder_workdir, tiny_offline_workdir,
+                                                    tiny_speaker_workdir):
+    argv = ["eval", "--workdir", tiny_vc_embedding_workdir, "--decoder", tiny_decoder_workdir,
+            "--judge", tiny_offline_workdir, "--limit", "2", "--targets", "2", "--zero-shot", "1"]
+    code = cli.main(argv)  # no --speaker-model
+    assert code == 2 and "--speaker-model" in capsys.readouterr()[1]
+    assert cli.main(argv + ["--speaker-model", tiny_speaker_workdir]) == 0
+    printed = capsys.readouterr()[0]
+    metrics = dict(item.split("=", 1) for item in printed.split())
+    for key in ("cer_ratio", "target_accuracy", "mcd_target_db", "zero_shot_cer_ratio",
+                "zero_shot_cos_target", "zero_shot_mcd_target_db"):
+        assert np.isfinite(float(metrics[key])), key
+    assert "zero_shot_target_accuracy" not in metrics  # an unseen voice cannot be named
+    with open(os.path.join(tiny_vc_embedding_workdir, "eval_test.json")) as f:
+        stored = json.load(f)
+    assert stored["metrics"]["conversions"] == len(stored["reports"]["seen"]["details"])
+    assert all(r["zero_shot"] for r in stored["reports"]["zero_shot"]["details"])
+    with open(os.path.join(tiny_vc_embedding_workdir, "eval_test.md")) as f:
+        table = f.read()
+    assert table.startswith("| targets |") and "zero_shot" in table
+    wavs = os.listdir(os.path.join(tiny_vc_embedding_workdir, "eval_test"))
+    assert any(w.endswith("_converted.wav") for w in wavs)

@@ -1,0 +1,212 @@
+"""Judging voice conversion: is it still the same words, is it the target's voice, how close?
+
+For each held-out utterance (source speaker ``s``) and each target ``t != s``, the converter
+renders the utterance in ``t``'s voice, and three judges look at the result:
+
+  intelligibility  an STT judge's CER on the converted audio, divided by the same judge's CER
+                   on the source recordings of the same utterances (``cer_ratio``; 1 = no loss)
+  speaker          the speaker model's embedding of the converted audio: the nearest training
+                   speaker (``target_accuracy`` = how often it is ``t``, ``source_rate`` how
+                   often it is still ``s``), its cosine to the target's vector and to the source
+                   recording's own embedding, beside the source recording's cosine to the target
+  distance         MCD-DTW (:func:`voxjax.evaluation.mel_cepstral_distortion`) to the target's
+                   own rendering of the same sentence, beside MCD(source, that rendering): free
+                   in the built-in corpus, where eSpeak speaks any sentence in any corpus voice
+                   (:func:`voxjax.corpus.build.render`)
+
+A target is a training speaker (its vector: the speaker model's class vector) or, for
+conversion models conditioned on embeddings, a *zero-shot* voice given by a reference
+recording (its vector: the reference's embedding; no identification, since the speaker model
+cannot name a voice it never saw).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+from tqdm import tqdm
+
+from voxjax import audio, evaluation, files, inference, text
+from voxjax.data.manifest import Utterance
+
+REFERENCE_SECONDS = (5.0, 10.0)  # a zero-shot target's reference clip: at least / at most
+
+
+@dataclasses.dataclass
+class Target:
+    """A conversion target: a training speaker by name, or a reference recording (zero-shot)."""
+
+    name: str  # the speaker's name (a corpus voice id when ``render`` can speak it)
+    reference: np.ndarray | None = None  # None = a training speaker
+
+
+def pick_speakers(speakers: list[str], count: int) -> list[str]:
+    """``count`` speakers spread evenly over a table (deterministic)."""
+    if count >= len(speakers):
+        return list(speakers)
+    return [speakers[int(i)] for i in np.linspace(0, len(speakers) - 1, count).round()]
+
+
+def reference_clip(utterances: list[Utterance], sample_rate: int) -> np.ndarray:
+    """One speaker's recordings joined (0.2 s apart) until :data:`REFERENCE_SECONDS` [0] of
+    audio, cut at [1]: the reference clip of a zero-shot target."""
+    pieces, total = [], 0
+    gap = np.zeros(int(0.2 * sample_rate), np.float32)
+    for utt in utterances:
+        pieces += [audio.load_audio(utt.path, sample_rate), gap]
+        total += len(pieces[-2]) + len(gap)
+        if total >= REFERENCE_SECONDS[0] * sample_rate:
+            break
+    return np.concatenate(pieces)[: int(REFERENCE_SECONDS[1] * sample_rate)]
+
+
+class _SpeakerJudge:
+    """Embeddings and identification with a trained speaker workdir."""
+
+    def __init__(self, workdir: str):
+        _, self.task, self.params = inference.load_workdir(workdir)
+        classes = np.asarray(self.params["classes"], np.float64)
+        self.classes = classes / np.linalg.norm(classes, axis=-1, keepdims=True)
+
+    def embed(self, wave: np.ndarray, rate: int) -> np.ndarray:
+        return np.asarray(self.task.embed(self.params, wave, rate), np.float64)
+
+    def vector(self, target: Target, rate: int) -> np.ndarray:
+        if target.reference is not None:
+            return self.embed(target.reference, rate)
+        return self.classes[self.task.speaker_id(target.name)]
+
+    def nearest(self, embedding: np.ndarray) -> str:
+        return self.task.speakers[int(np.argmax(self.classes @ embedding))]
+
+
+def evaluate_conversion(converter, utterances: list[Utterance], targets: list[Target],
+                        judge, speaker_workdir: str, render=None, out_dir: str | None = None,
+                        keep_audio: int = 4) -> dict:
+    """Converts every utterance to every target (not its own speaker) and judges the results.
+
+    ``converter``: a :class:`voxjax.streaming.StreamingConverter` (offline scan; streamed output
+    is the same by test); ``judge``: a :class:`voxjax.tts_evaluation.Judge`; ``render(text,
+    voice) -> wave`` the target's own rendering for MCD (None: no MCD). Returns
+    ``{"summary": {...}, "details": [...]}`` (module docstring for the keys); the first
+    ``keep_audio`` conversions are written to ``out_dir`` with their sources.
+    """
+    sr = converter.sample_rate
+    speaker_judge = _SpeakerJudge(speaker_workdir)
+    vectors = {t.name: speaker_judge.vector(t, sr) for t in targets}
+    refs, source_hyps, hyps, details = [], [], [], []
+    for utt in tqdm(utterances, desc="converting", leave=False):
+        source = audio.load_audio(utt.path, sr)
+        source_hyp = judge.transcribe(source)
+        source_embedding = speaker_judge.embed(source, sr)
+        for target in targets:
+            if target.name == utt.speaker:
+                continue
+            if target.reference is None:
+                out = converter.convert(source, sr, target.name)
+            else:
+                out = converter.convert(source, sr, reference=target.reference)
+            embedding = speaker_judge.embed(out, sr)
+            row = {"path": utt.path, "source": utt.speaker, "target": target.name,
+                   "zero_shot": target.reference is not None, "reference": text.normalize(utt.text),
+                   "hypothesis": judge.transcribe(out), "source_hypothesis": source_hyp,
+                   "nearest_speaker": speaker_judge.nearest(embedding),
+                   "cos_target": float(embedding @ vectors[target.name]),
+                   "cos_source": float(embedding @ source_embedding),
+                   "source_cos_target": float(source_embedding @ vectors[target.name])}
+            if render is not None:
+                rendered = render(utt.text, target.name)
+                row["mcd_target_db"] = evaluation.mel_cepstral_distortion(rendered, out, sr)
+                row["mcd_source_target_db"] = evaluation.mel_cepstral_distortion(rendered, source,
+                                                                                 sr)
+            if out_dir and len(details) < keep_audio:
+                stem = os.path.join(out_dir, f"{len(details):02d}_{utt.speaker}_to_{target.name}")
+                audio.save_audio(stem + "_source.wav", source, sr)
+                audio.save_audio(stem + "_converted.wav", out, sr)
+            refs.append(row["reference"])
+            hyps.append(row["hypothesis"])
+            source_hyps.append(source_hyp)
+            details.append(row)
+    return {"summary": summarise(details, refs, hyps, source_hyps), "details": details}
+
+
+def summarise(details: list[dict], refs: list[str], hyps: list[str],
+              source_hyps: list[str]) -> dict:
+    """The flat figures of :func:`evaluate_conversion` over its detail rows."""
+    if not details:
+        raise ValueError("no conversions to judge: every target was the source's own speaker")
+    cer, source_cer = (evaluation.error_rates(refs, h)["cer"] for h in (hyps, source_hyps))
+    seen = [r for r in details if not r["zero_shot"]]
+    summary = {"conversions": len(details), "cer": cer, "source_cer": source_cer,
+               "cer_ratio": cer / source_cer if source_cer > 0 else float("nan")}
+    if seen:
+        summary["target_accuracy"] = float(np.mean([r["nearest_speaker"] == r["target"]
+                                                    for r in seen]))
+        summary["source_rate"] = float(np.mean([r["nearest_speaker"] == r["source"]
+                                                for r in seen]))
+    for key in ("cos_target", "cos_source", "source_cos_target", "mcd_target_db",
+                "mcd_source_target_db"):
+        values = [r[key] for r in details if key in r]
+        if values:
+            summary[key] = float(np.mean(values))
+    return summary
+
+
+def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
+                                speaker_workdir: str, split: str = "test", limit: int = 25,
+                                targets: int = 4, zero_shot: int = 0) -> dict:
+    """Evaluates a ``vc`` workdir on ``split``: the first ``limit`` utterances, each converted to
+    ``targets`` training speakers (spread over the table) and, for embedding-conditioned models,
+    to ``zero_shot`` speakers of ``test_unseen`` given by a reference clip of their own
+    recordings (those recordings are not converted). Writes ``eval_<split>.json``, ``.md`` and
+    a few wavs under ``eval_<split>/`` in the vc workdir; returns the flat summary (zero-shot
+    targets apart, keys ``zero_shot_*``)."""
+    from voxjax.corpus import build
+    from voxjax.tts_evaluation import stt_judge
+    converter = inference.load_converter(vc_workdir, decoder_workdir)
+    task = converter.task
+    if zero_shot and task.speaker_mode != "embedding":
+        raise ValueError("zero-shot targets need a conversion model trained with "
+                         "vc.speaker='embedding'")
+    chosen = [Target(name) for name in pick_speakers(task.speakers, targets)]
+    unseen_targets = []
+    if zero_shot:
+        by_speaker: dict[str, list[Utterance]] = {}
+        for utt in task.utterances("test_unseen"):
+            by_speaker.setdefault(utt.speaker, []).append(utt)
+        for name in pick_speakers(sorted(by_speaker), zero_shot):
+            unseen_targets.append(Target(name, reference_clip(by_speaker[name],
+                                                              converter.sample_rate)))
+    synthetic = task.config.data.dataset == "synth"
+    render = (lambda sentence, voice: build.render(sentence, voice)) if synthetic else None
+    judge = stt_judge(judge_workdir, beam=True)
+    utterances = task.utterances(split)[:limit]
+    out_dir = os.path.join(vc_workdir, f"eval_{split}")
+    result = {"split": split, "judge": os.path.abspath(judge_workdir),
+              "speaker_model": os.path.abspath(speaker_workdir), "targets": [t.name for t in chosen]}
+    report = evaluate_conversion(converter, utterances, chosen, judge, speaker_workdir, render,
+                                 out_dir)
+    result.update(report["summary"])
+    reports = {"seen": report}
+    if unseen_targets:
+        zero = evaluate_conversion(converter, utterances, unseen_targets, judge, speaker_workdir,
+                                   render, os.path.join(out_dir, "zero_shot"))
+        result.update({f"zero_shot_{k}": v for k, v in zero["summary"].items()})
+        result["zero_shot_targets"] = [t.name for t in unseen_targets]
+        reports["zero_shot"] = zero
+    files.write_json(os.path.join(vc_workdir, f"eval_{split}.json"),
+                     {"metrics": result, "reports": reports}, indent=1)
+    files.write_text(os.path.join(vc_workdir, f"eval_{split}.md"), markdown(reports) + "\n")
+    return result
+
+
+COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "target_accuracy",
+           "source_rate", "cos_target", "cos_source", "source_cos_target", "mcd_target_db",
+           "mcd_source_target_db")
+
+
+def markdown(reports: dict) -> str:
+    """The summaries of :func:`evaluate_conversion` runs as one markdown table."""
+    rows = [{"targets": name, **r["summary"]} for name, r in reports.items()]
+    return evaluation.markdown_table(rows, [c for c in COLUMNS if any(c in r for r in rows)])
