@@ -43,3 +43,10 @@ def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, libri_layout
     text = open(report).read()
     assert "test_unseen" in text and "RTF" in text and "decoder_copy" in text
     assert "human speech" in text and "minilibrispeech dev" in text
+    conversion = results["conversion"]
+    judged = conversion["judged"]
+    assert judged["conversions"] > 0 and judged["cer_ratio"] >= 0 and judged["mcd_target_db"] > 0
+    assert 0 <= judged["target_accuracy"] <= 1
+    assert conversion["wavs"] and all(os.path.getsize(os.path.join(tmp_path, w)) > 1000
+                                      for w in conversion["wavs"] + [conversion["human"]["wav"]])
+    assert "## Speech conversion" in text and "| targets |" in text

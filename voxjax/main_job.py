@@ -2,7 +2,7 @@
 
 Everything it writes lands in one workdir:
     corpus/                      the built-in synthetic corpus (cached between runs)
-    stt_synth/, stt_synth_streaming/, decoder_synth/, tts_synth/
+    stt_synth/, stt_synth_streaming/, decoder_synth/, tts_synth/, speaker_synth/, vc_synth/
                                  training workdirs (checkpoints, metrics.jsonl, TensorBoard)
     report.md, results.json      the figures below, with the command that made them
     plots/*.png, transcripts/*.txt, audio/*.wav
@@ -12,16 +12,18 @@ zero-shot on the human test sets found there (``voxjax.data.sources.HUMAN_TEST_S
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import platform
+import shutil
 import time
 
 import numpy as np
 
-from voxjax import audio, config as config_lib, evaluation, files, inference, summaries, train
-from voxjax import tts_evaluation
-from voxjax.data import sources
+from voxjax import audio, config as config_lib, conversion_evaluation, evaluation, files
+from voxjax import inference, summaries, train, tts_evaluation
+from voxjax.data import manifest, sources
 
 class Preempted(RuntimeError):
     """Training stopped on SIGTERM; its checkpoint is saved and the same command resumes it."""
@@ -29,7 +31,8 @@ class Preempted(RuntimeError):
 
 STT_EXPERIMENTS = ("stt_synth", "stt_synth_streaming")
 TTS_EXPERIMENTS = ("decoder_synth", "tts_synth")
-EXPERIMENTS = STT_EXPERIMENTS + TTS_EXPERIMENTS
+CONVERSION_EXPERIMENTS = ("speaker_synth", "vc_synth")  # vc reads stt_synth_streaming's content
+EXPERIMENTS = STT_EXPERIMENTS + TTS_EXPERIMENTS + CONVERSION_EXPERIMENTS
 EVAL_SPLITS = ("test", "test_unseen")
 DEMO_SENTENCES = (
     "Hello, this voice was trained from scratch on a laptop class CPU.",
@@ -43,7 +46,7 @@ def _plot_training(workdir: str, name: str, out_dir: str) -> str:
     path = os.path.join(out_dir, f"{name}_loss.png")
     if rows:
         evaluation.plot_curves([r["step"] for r in rows], {"train loss": [r["loss"] for r in rows]},
-                               path, f"{name}: CTC loss per character")
+                               path, f"{name}: training loss")
     return path
 
 
@@ -84,6 +87,8 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
     for name in EXPERIMENTS:
         config = config_lib.load(name, arg)
         config.data.root = corpus_dir
+        if name == "vc_synth":
+            config.vc.content_workdir = os.path.join(workdir, "stt_synth_streaming")
         run_dir = os.path.join(workdir, name)
         start = time.time()
         final = train.train_and_evaluate(config, run_dir)
@@ -108,6 +113,8 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
     results["streaming"] = _stream_demo(stream_dir, test_paths,
                                         os.path.join(workdir, "transcripts", "streaming_test.txt"))
     results["synthesis"] = _synthesis(workdir, limit=4 if tiny else 100)
+    results["conversion"] = _conversion(workdir, limit=2 if tiny else 25,
+                                        human=human_sets[0] if human_sets else None)
     files.write_json(os.path.join(workdir, "results.json"), results, indent=1)
     return _write_report(workdir, results, real_data)
 
@@ -154,6 +161,51 @@ def _synthesis(workdir: str, limit: int) -> dict:
     return {"judged": judged, "demos": demos}
 
 
+def _conversion(workdir: str, limit: int, human=None) -> dict:
+    """Judged conversion of ``limit`` test utterances into four training voices (offline scan of
+    the streaming step; streamed output is the same), a few wavs kept under ``audio/``, and,
+    with a human test set, one human recording converted into the first target voice."""
+    vc_dir, decoder_dir = (os.path.join(workdir, n) for n in ("vc_synth", "decoder_synth"))
+    judged = conversion_evaluation.evaluate_conversion_workdir(
+        vc_dir, decoder_dir, judge_workdir=os.path.join(workdir, "stt_synth"),
+        speaker_workdir=os.path.join(workdir, "speaker_synth"), split="test", limit=limit)
+    out_dir = os.path.join(workdir, "audio", "conversion")
+    os.makedirs(out_dir, exist_ok=True)
+    kept = sorted(glob.glob(os.path.join(vc_dir, "eval_test", "*.wav")))
+    for path in kept:
+        shutil.copy(path, out_dir)
+    with open(os.path.join(vc_dir, "eval_test.md")) as f:
+        table = f.read().strip()
+    result = {"judged": judged, "table": table, "wavs": [os.path.relpath(os.path.join(out_dir, os.path.basename(p)),
+                                                         workdir) for p in kept]}
+    if human is not None:
+        dataset, folder, split, root = human
+        utt = manifest.load_manifest(dataset, root, split)[0]
+        converter = inference.load_converter(vc_dir, decoder_dir)
+        wave = audio.load_audio(utt.path, converter.sample_rate)
+        target = judged["targets"][0]
+        path = os.path.join(out_dir, f"human_{folder}_to_{target}.wav")
+        audio.save_audio(path, converter.convert(wave, converter.sample_rate, target),
+                         converter.sample_rate)
+        audio.save_audio(path.replace(".wav", "_source.wav"), wave, converter.sample_rate)
+        result["human"] = {"source": utt.path, "target": target,
+                           "wav": os.path.relpath(path, workdir)}
+    return result
+
+
+def _conversion_report(conversion: dict) -> list[str]:
+    judged = conversion["judged"]
+    lines = [f"## Speech conversion ({judged['conversions']} conversions of held-out `test` "
+             f"utterances into {', '.join(judged['targets'])}; judges: `stt_synth` for CER, "
+             "`speaker_synth` for the voice; MCD to eSpeak's own rendering in the target voice)",
+             "", conversion["table"], "", "Wavs: " + ", ".join(f"`{w}`" for w in conversion["wavs"]), ""]
+    if "human" in conversion:
+        h = conversion["human"]
+        lines += [f"Human recording `{h['source']}` in the voice of {h['target']}: `{h['wav']}` "
+                  "(not judged).", ""]
+    return lines
+
+
 def _human_speech_report(results: dict, real_data: str | None) -> list[str]:
     rows = [{"model": name, "test set": f"{folder} {m['split']}", "CER beam+prior": m["cer_beam"],
              "WER beam+prior": m["wer_beam"], "CER greedy": m["cer"],
@@ -194,7 +246,8 @@ def _write_report(workdir: str, results: dict, real_data: str | None = None) -> 
                       for n, e in results["models"].items()), "",
         "## Plots", "",
     ]
-    lines[-2:-2] = _synthesis_report(results["synthesis"])
+    lines[-2:-2] = _synthesis_report(results["synthesis"]) + _conversion_report(
+        results["conversion"])
     lines += [f"![{n}](plots/{os.path.basename(e['loss_plot'])})"
               for n, e in results["models"].items()]
     lines += [f"![{n}](plots/tts_{n}.png)" for n in
