@@ -62,9 +62,10 @@ def test_render_speaks_like_the_corpus_voice(tiny_corpus):
 
 def test_eval_cli_on_a_vc_workdir_writes_the_report(capsys, tiny_vc_embedding_workdir,
                                                     tiny_decoder_workdir, tiny_offline_workdir,
-                                                    tiny_speaker_workdir):
+                                                    tiny_speaker_workdir, tiny_tts_workdir):
     argv = ["eval", "--workdir", tiny_vc_embedding_workdir, "--decoder", tiny_decoder_workdir,
-            "--judge", tiny_offline_workdir, "--limit", "2", "--targets", "2", "--zero-shot", "1"]
+            "--judge", tiny_offline_workdir, "--limit", "2", "--targets", "2", "--zero-shot", "1",
+            "--tts", tiny_tts_workdir]
     code = cli.main(argv)  # no --speaker-model
     assert code == 2 and "--speaker-model" in capsys.readouterr()[1]
     assert cli.main(argv + ["--speaker-model", tiny_speaker_workdir]) == 0
@@ -74,12 +75,14 @@ def test_eval_cli_on_a_vc_workdir_writes_the_report(capsys, tiny_vc_embedding_wo
                 "zero_shot_cos_target", "zero_shot_mcd_target_db"):
         assert np.isfinite(float(metrics[key])), key
     assert "zero_shot_target_accuracy" not in metrics  # an unseen voice cannot be named
+    assert float(metrics["via_text_conversions"]) == float(metrics["conversions"])
+    assert float(metrics["via_text_cer"]) >= 0 and "via_text_target_accuracy" in metrics
     with open(os.path.join(tiny_vc_embedding_workdir, "eval_test.json")) as f:
         stored = json.load(f)
     assert stored["metrics"]["conversions"] == len(stored["reports"]["seen"]["details"])
     assert all(r["zero_shot"] for r in stored["reports"]["zero_shot"]["details"])
     with open(os.path.join(tiny_vc_embedding_workdir, "eval_test.md")) as f:
         table = f.read()
-    assert table.startswith("| targets |") and "zero_shot" in table
+    assert table.startswith("| targets |") and "zero_shot" in table and "via_text" in table
     wavs = os.listdir(os.path.join(tiny_vc_embedding_workdir, "eval_test"))
     assert any(w.endswith("_converted.wav") for w in wavs)

@@ -6,13 +6,14 @@
     voxjax eval --workdir W --dataset librispeech|ljspeech|fsdd|manifest --root DIR [--split S]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
     voxjax eval --workdir W_vc --decoder W_decoder --judge W_stt --speaker-model W_speaker
-                [--targets K] [--zero-shot K] [--limit N]
+                [--targets K] [--zero-shot K] [--tts W_tts] [--limit N]
     voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
     voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
     voxjax synthesize --tts W1 --list-speakers
     voxjax convert --vc W1 --decoder W2 [--stt W3] [--speaker S | --target-wav REF.wav]
                    [--stream] [--chunk-ms N] --out OUT.wav IN.wav
+    voxjax convert --via-text --stt W1 --tts W2 --decoder W3 [--speaker S] --out OUT.wav IN.wav
     voxjax main --workdir W [--tiny]
 
 Known failures (bad audio or text, missing data or checkpoints, wrong config keys: see
@@ -104,7 +105,7 @@ def cmd_eval(args) -> int:
                 "--" + f.replace("_", "-") for f in missing))
         result = conversion_evaluation.evaluate_conversion_workdir(
             args.workdir, args.decoder, args.judge, args.speaker_model, args.split or "test",
-            args.limit or 25, args.targets, args.zero_shot)
+            args.limit or 25, args.targets, args.zero_shot, args.tts)
         result = {k: v for k, v in result.items() if not isinstance(v, list)}
     elif task in ("tts", "decoder"):  # judged by an STT model
         if args.dataset:
@@ -189,7 +190,15 @@ def cmd_convert(args) -> int:
     from voxjax import audio, inference
     if args.speaker and args.target_wav:
         raise CLIError("give --speaker or --target-wav, not both")
-    converter = inference.load_converter(args.vc, args.decoder, args.chunk_ms, args.stt)
+    if args.via_text:
+        if not (args.stt and args.tts) or args.vc:
+            raise CLIError("--via-text converts with --stt (causal) and --tts, without --vc")
+        converter = inference.load_via_text_converter(args.stt, args.tts, args.decoder,
+                                                      args.chunk_ms)
+    elif not args.vc:
+        raise CLIError("--vc is required (or --via-text with --stt and --tts)")
+    else:
+        converter = inference.load_converter(args.vc, args.decoder, args.chunk_ms, args.stt)
     wave = audio.load_audio(args.input, converter.sample_rate)
     if audio.is_silent(wave):
         raise CLIError(f"{args.input} is silent: nothing to convert")
@@ -242,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int,
                    help="utterances judged (TTS/decoder: 100; vc: 25 by default)")
     p.add_argument("--speaker-model", help="vc workdirs: speaker workdir judging the voice")
+    p.add_argument("--tts", help="vc workdirs: also judge conversion via text with this TTS")
     p.add_argument("--targets", type=int, default=4, help="vc: training speakers converted to")
     p.add_argument("--zero-shot", type=int, default=0,
                    help="vc (embedding-conditioned): unseen speakers converted to, from a "
@@ -273,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-speakers", action="store_true", help="print speakers, default first")
     p.add_argument("text", nargs="?")
     p = sub.add_parser("convert", help="speak a recording in another voice (vc + decoder)")
-    p.add_argument("--vc", required=True, help="conversion model workdir (task vc)")
+    p.add_argument("--vc", help="conversion model workdir (task vc)")
+    p.add_argument("--via-text", action="store_true",
+                   help="convert through text instead: --stt words -> --tts in the target voice")
+    p.add_argument("--tts", help="--via-text: TTS acoustic model workdir")
     p.add_argument("--decoder", required=True, help="conv decoder workdir")
     p.add_argument("--stt", help="content STT workdir (default: the vc config's "
                                  "vc.content_workdir)")

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from voxjax import audio, evaluation, files, inference, text
 from voxjax.data.manifest import Utterance
 
+NAN = float("nan")
 REFERENCE_SECONDS = (5.0, 10.0)  # a zero-shot target's reference clip: at least / at most
 
 
@@ -107,15 +108,21 @@ def evaluate_conversion(converter, utterances: list[Utterance], targets: list[Ta
                 out = converter.convert(source, sr, target.name)
             else:
                 out = converter.convert(source, sr, reference=target.reference)
-            embedding = speaker_judge.embed(out, sr)
+            try:
+                embedding = speaker_judge.embed(out, sr)
+            except ValueError:  # too short or silent to judge (via text: no word recognised)
+                embedding = None
             row = {"path": utt.path, "source": utt.speaker, "target": target.name,
                    "zero_shot": target.reference is not None, "reference": text.normalize(utt.text),
-                   "hypothesis": judge.transcribe(out), "source_hypothesis": source_hyp,
-                   "nearest_speaker": speaker_judge.nearest(embedding),
-                   "cos_target": float(embedding @ vectors[target.name]),
-                   "cos_source": float(embedding @ source_embedding),
+                   "hypothesis": judge.transcribe(out) if out.size else "",
+                   "source_hypothesis": source_hyp, "unjudged_voice": embedding is None,
+                   "nearest_speaker": None, "cos_target": NAN, "cos_source": NAN,
                    "source_cos_target": float(source_embedding @ vectors[target.name])}
-            if render is not None:
+            if embedding is not None:
+                row.update(nearest_speaker=speaker_judge.nearest(embedding),
+                           cos_target=float(embedding @ vectors[target.name]),
+                           cos_source=float(embedding @ source_embedding))
+            if render is not None and out.size:
                 rendered = render(utt.text, target.name)
                 row["mcd_target_db"] = evaluation.mel_cepstral_distortion(rendered, out, sr)
                 row["mcd_source_target_db"] = evaluation.mel_cepstral_distortion(rendered, source,
@@ -145,9 +152,11 @@ def summarise(details: list[dict], refs: list[str], hyps: list[str],
                                                     for r in seen]))
         summary["source_rate"] = float(np.mean([r["nearest_speaker"] == r["source"]
                                                 for r in seen]))
+    # Outputs too short to judge count as misses above and are left out of the means below.
+    summary["unjudged_voice"] = int(sum(r["unjudged_voice"] for r in details))
     for key in ("cos_target", "cos_source", "source_cos_target", "mcd_target_db",
                 "mcd_source_target_db"):
-        values = [r[key] for r in details if key in r]
+        values = [r[key] for r in details if key in r and not np.isnan(r[key])]
         if values:
             summary[key] = float(np.mean(values))
     return summary
@@ -155,13 +164,16 @@ def summarise(details: list[dict], refs: list[str], hyps: list[str],
 
 def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
                                 speaker_workdir: str, split: str = "test", limit: int = 25,
-                                targets: int = 4, zero_shot: int = 0) -> dict:
+                                targets: int = 4, zero_shot: int = 0,
+                                tts_workdir: str | None = None) -> dict:
     """Evaluates a ``vc`` workdir on ``split``: the first ``limit`` utterances, each converted to
     ``targets`` training speakers (spread over the table) and, for embedding-conditioned models,
     to ``zero_shot`` speakers of ``test_unseen`` given by a reference clip of their own
-    recordings (those recordings are not converted). Writes ``eval_<split>.json``, ``.md`` and
-    a few wavs under ``eval_<split>/`` in the vc workdir; returns the flat summary (zero-shot
-    targets apart, keys ``zero_shot_*``)."""
+    recordings (those recordings are not converted). With ``tts_workdir``, conversion via text
+    (:mod:`voxjax.via_text`: the vc model's content STT, greedy, then that TTS) is judged on the
+    same utterances and targets beside it. Writes ``eval_<split>.json``, ``.md`` and a few wavs
+    under ``eval_<split>/`` in the vc workdir; returns the flat summary (zero-shot and via-text
+    figures apart, keys ``zero_shot_*`` and ``via_text_*``)."""
     from voxjax.corpus import build
     from voxjax.tts_evaluation import stt_judge
     converter = inference.load_converter(vc_workdir, decoder_workdir)
@@ -195,6 +207,14 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
         result.update({f"zero_shot_{k}": v for k, v in zero["summary"].items()})
         result["zero_shot_targets"] = [t.name for t in unseen_targets]
         reports["zero_shot"] = zero
+    if tts_workdir:
+        via_text = inference.load_via_text_converter(task.config.vc.content_workdir, tts_workdir,
+                                                     decoder_workdir)
+        known = [t for t in chosen if t.name in via_text.synthesizer.task.speakers]
+        text_report = evaluate_conversion(via_text, utterances, known, judge, speaker_workdir,
+                                          render, os.path.join(out_dir, "via_text"))
+        result.update({f"via_text_{k}": v for k, v in text_report["summary"].items()})
+        reports["via_text"] = text_report
     files.write_json(os.path.join(vc_workdir, f"eval_{split}.json"),
                      {"metrics": result, "reports": reports}, indent=1)
     files.write_text(os.path.join(vc_workdir, f"eval_{split}.md"), markdown(reports) + "\n")
@@ -202,7 +222,7 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
 
 
 COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "target_accuracy",
-           "source_rate", "cos_target", "cos_source", "source_cos_target", "mcd_target_db",
+           "source_rate", "unjudged_voice", "cos_target", "cos_source", "source_cos_target", "mcd_target_db",
            "mcd_source_target_db")
 
 

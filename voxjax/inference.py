@@ -199,3 +199,16 @@ def load_converter(vc_workdir: str, decoder_workdir: str, chunk_ms: int | None =
                          f"decoder expects {decoder_task.mel}")
     return StreamingConverter(task, params, decoder_task.model, decoder_params["generator"],
                               chunk_ms)
+
+
+def load_via_text_converter(stt_workdir: str, tts_workdir: str, decoder_workdir: str,
+                            chunk_ms: int | None = None, min_words: int = 1):
+    """A :class:`voxjax.via_text.ViaTextConverter`: the causal STT workdir decoding greedily
+    (``chunk_ms`` None = its config's), the TTS + conv decoder pair speaking the words."""
+    from voxjax.via_text import ViaTextConverter
+    transcriber = Transcriber(stt_workdir, stream=True, greedy=True, chunk_ms=chunk_ms)
+    if transcriber.streamer is None:
+        raise ValueError(f"{stt_workdir} holds a bidirectional STT model: conversion via text "
+                         "streams, so it needs a causal one (model.streaming=True)")
+    return ViaTextConverter(transcriber.streamer, load_synthesizer(tts_workdir, decoder_workdir),
+                            min_words)
