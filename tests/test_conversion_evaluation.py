@@ -24,7 +24,7 @@ class IdentityConverter:
 
 def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_workdir,
                                                                 tiny_speaker_workdir):
-    _, speaker_task, _ = inference.load_workdir(tiny_speaker_workdir)
+    _, speaker_task, speaker_params = inference.load_workdir(tiny_speaker_workdir)
     utts = speaker_task.utterances("test")[:3]
     targets = [Target(name) for name in pick_speakers(speaker_task.speakers, 2)]
     report = evaluate_conversion(IdentityConverter(), utts, targets,
@@ -41,6 +41,16 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
     assert s["mcd_target_db"] == pytest.approx(s["mcd_source_target_db"])
     named_as_source = [r["nearest_speaker"] == r["source"] for r in rows]
     assert s["source_rate"] == pytest.approx(np.mean(named_as_source))
+    # The identity output is the source recording: it is nearer the target than its own
+    # speaker's class vector exactly when the source recording is (computed here afresh).
+    classes = np.asarray(speaker_params["classes"], np.float64)
+    classes /= np.linalg.norm(classes, axis=-1, keepdims=True)
+    for r in rows:
+        embedding = speaker_task.embed(speaker_params, audio.load_audio(r["path"], 16000), 16000)
+        own = float(classes[speaker_task.speaker_id(r["source"])] @ embedding)
+        assert r["closer_to_target"] == (r["source_cos_target"] > own)
+    assert s["closer_to_target_rate"] == pytest.approx(np.mean([r["closer_to_target"]
+                                                                for r in rows]))
     assert s["target_accuracy"] == pytest.approx(
         np.mean([r["nearest_speaker"] == r["target"] for r in rows]))
 

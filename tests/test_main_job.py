@@ -50,3 +50,5 @@ def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, libri_layout
     assert conversion["wavs"] and all(os.path.getsize(os.path.join(tmp_path, w)) > 1000
                                       for w in conversion["wavs"] + [conversion["human"]["wav"]])
     assert "## Speech conversion" in text and "| targets |" in text
+    assert all(e["audio_seconds_per_sec"] > 0 for e in results["models"].values())
+    assert "audio s/s" in text

@@ -230,3 +230,19 @@ def test_summary_writer_images_and_disabled(tmp_path):
         w.image(3, "img", np.zeros((4, 5, 3), np.float32))
     assert _rows(tmp_path / "on", "valid")[0] | {"time": 0} == \
         {"step": 3, "split": "valid", "time": 0, "a": 2.0, "b": None}
+
+
+def test_batch_audio_seconds_counts_the_real_frames_only():
+    from voxjax import audio, tasks
+
+    class SpeechTask:
+        mel = audio.MelConfig(sample_rate=16000, hop_length=160)
+
+    batch = {"feature_lengths": np.array([100, 250, 400]), "weights": np.array([1.0, 1.0, 0.0])}
+    assert tasks.batch_audio_seconds(SpeechTask(), batch) == pytest.approx(3.5)  # 350 x 10 ms
+    assert tasks.batch_audio_seconds(SpeechTask(), {"x": np.zeros(3)}) is None
+
+    class CropTask:
+        def batch_audio_seconds(self, batch):
+            return 1.25
+    assert tasks.batch_audio_seconds(CropTask(), batch) == 1.25

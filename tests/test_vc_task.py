@@ -11,6 +11,10 @@ def test_tiny_vc_model_learns_to_reconstruct(tiny_vc_workdir):
     rows = [r for r in summaries.read_metrics(tiny_vc_workdir, "train") if "mel_l1" in r]
     assert len(rows) >= 4
     assert rows[-1]["mel_l1"] < 0.7 * rows[0]["mel_l1"]  # mel L1 per bin, in log units
+    config = config_lib.load("vc_synth", "tiny")  # throughput: real audio per step, bounded
+    most = config.data.batch_size * max(config.data.buckets) * config.data.hop_length / 16000
+    for r in rows:
+        assert 0 < r["audio_seconds_per_sec"] / r["steps_per_sec"] <= most
 
 
 def test_convert_gives_a_frame_per_source_frame_and_depends_on_the_speaker(tiny_vc_workdir):

@@ -7,7 +7,9 @@ renders the utterance in ``t``'s voice, and three judges look at the result:
                    on the source recordings of the same utterances (``cer_ratio``; 1 = no loss)
   speaker          the speaker model's embedding of the converted audio: the nearest training
                    speaker (``target_accuracy`` = how often it is ``t``, ``source_rate`` how
-                   often it is still ``s``), its cosine to the target's vector and to the source
+                   often it is still ``s``; closed-set over the whole table), the two-way
+                   ``closer_to_target_rate`` (nearer the target's vector than the source
+                   speaker's class vector), its cosine to the target's vector and to the source
                    recording's own embedding, beside the source recording's cosine to the target
   distance         MCD-DTW (:func:`voxjax.evaluation.mel_cepstral_distortion`) to the target's
                    own rendering of the same sentence, beside MCD(source, that rendering): free
@@ -81,6 +83,10 @@ class _SpeakerJudge:
     def nearest(self, embedding: np.ndarray) -> str:
         return self.task.speakers[int(np.argmax(self.classes @ embedding))]
 
+    def class_vector(self, name: str) -> np.ndarray | None:
+        known = name in self.task.speakers
+        return self.classes[self.task.speaker_id(name)] if known else None
+
 
 def evaluate_conversion(converter, utterances: list[Utterance], targets: list[Target],
                         judge, speaker_workdir: str, render=None, out_dir: str | None = None,
@@ -122,6 +128,9 @@ def evaluate_conversion(converter, utterances: list[Utterance], targets: list[Ta
                 row.update(nearest_speaker=speaker_judge.nearest(embedding),
                            cos_target=float(embedding @ vectors[target.name]),
                            cos_source=float(embedding @ source_embedding))
+                source_class = speaker_judge.class_vector(utt.speaker)
+                if source_class is not None:  # two-way: nearer the target than the source?
+                    row["closer_to_target"] = bool(row["cos_target"] > embedding @ source_class)
             if render is not None and out.size:
                 rendered = render(utt.text, target.name)
                 row["mcd_target_db"] = evaluation.mel_cepstral_distortion(rendered, out, sr)
@@ -152,6 +161,9 @@ def summarise(details: list[dict], refs: list[str], hyps: list[str],
                                                     for r in seen]))
         summary["source_rate"] = float(np.mean([r["nearest_speaker"] == r["source"]
                                                 for r in seen]))
+    two_way = [r["closer_to_target"] for r in details if "closer_to_target" in r]
+    if two_way:
+        summary["closer_to_target_rate"] = float(np.mean(two_way))
     # Outputs too short to judge count as misses above and are left out of the means below.
     summary["unjudged_voice"] = int(sum(r["unjudged_voice"] for r in details))
     for key in ("cos_target", "cos_source", "source_cos_target", "mcd_target_db",
@@ -222,7 +234,7 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
 
 
 COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "target_accuracy",
-           "source_rate", "unjudged_voice", "cos_target", "cos_source", "source_cos_target", "mcd_target_db",
+           "source_rate", "closer_to_target_rate", "unjudged_voice", "cos_target", "cos_source", "source_cos_target", "mcd_target_db",
            "mcd_source_target_db")
 
 

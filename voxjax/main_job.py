@@ -50,6 +50,13 @@ def _plot_training(workdir: str, name: str, out_dir: str) -> str:
     return path
 
 
+def _throughput(workdir: str) -> float:
+    """Median training throughput of a run, seconds of audio per second (NaN if not logged)."""
+    values = [r["audio_seconds_per_sec"] for r in summaries.read_metrics(workdir, "train")
+              if r.get("audio_seconds_per_sec")]
+    return float(np.median(values)) if values else float("nan")
+
+
 def _stream_demo(workdir: str, split_paths: list[str], out_path: str) -> dict:
     """Transcribes files chunk by chunk (the config's inference settings), timing every chunk
     after warm-up."""
@@ -95,7 +102,8 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
         if final.get("preempted"):  # SIGTERM: the checkpoint is saved; rerun to resume
             raise Preempted(f"{name} was stopped at step {int(final['step'])}; "
                                     "run the same command again to resume")
-        entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps}
+        entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps,
+                 "audio_seconds_per_sec": _throughput(run_dir)}
         entry["loss_plot"] = _plot_training(run_dir, name, os.path.join(workdir, "plots"))
         results["models"][name] = entry
         if name not in STT_EXPERIMENTS:
@@ -241,8 +249,10 @@ def _write_report(workdir: str, results: dict, real_data: str | None = None) -> 
         f"chunk {s['chunk_ms']} ms: RTF {s['rtf']:.4f}, chunk latency median "
         f"{s['median_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms. Transcripts: "
         "`transcripts/streaming_test.txt`.", "",
-        "## Training (wall seconds of each `train_and_evaluate`, in-loop evaluation included)",
-        "", ", ".join(f"{n}: {e['train_seconds']:.0f} s ({e['steps']} steps)"
+        "## Training (wall seconds of each `train_and_evaluate`, in-loop evaluation included; "
+        "throughput: median seconds of audio trained on per second)",
+        "", ", ".join(f"{n}: {e['train_seconds']:.0f} s ({e['steps']} steps, "
+                      f"{e['audio_seconds_per_sec']:.1f} audio s/s)"
                       for n, e in results["models"].items()), "",
         "## Plots", "",
     ]

@@ -243,6 +243,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=No
     seen_shapes: set[tuple] = set()
     window = None  # on-device metric sums since the last fetch
     window_steps, window_start, last_train, last_eval = 0, time.time(), {}, {}
+    window_audio = 0.0  # seconds of real audio in this process's batches since the last fetch
     preempted = False
     sync_every = int(config.parallel.get("preemption_sync_every", 10))
     progress = tqdm(total=total_steps, initial=step, disable=not is_main, desc="train",
@@ -250,12 +251,15 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=No
 
     def fetch_and_log() -> None:
         # The only per-step host sync: every log_every steps, before saves, and at the end.
-        nonlocal window, window_steps, window_start, last_train
+        nonlocal window, window_steps, window_start, last_train, window_audio
         if window is None:
             return
         metrics = {k: float(v) / window_steps for k, v in jax.device_get(window).items()}
         check_finite(metrics, step)
-        metrics["steps_per_sec"] = window_steps / max(time.time() - window_start, 1e-9)
+        elapsed = max(time.time() - window_start, 1e-9)
+        metrics["steps_per_sec"] = window_steps / elapsed
+        if window_audio:  # every process reads its own share of each global batch
+            metrics["audio_seconds_per_sec"] = window_audio * jax.process_count() / elapsed
         metrics["compiles"] = compile_count(update)
         if metrics["compiles"] > len(seen_shapes):
             log.warning("update step compiled %d times for %d batch shapes (recompiling?)",
@@ -263,6 +267,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=No
         writer.scalars(step, metrics, prefix="train")
         progress.set_postfix(loss=f"{metrics['loss']:.4g}", refresh=False)
         last_train, window, window_steps, window_start = metrics, None, 0, time.time()
+        window_audio = 0.0
 
     def run_eval() -> None:
         nonlocal last_eval
@@ -283,6 +288,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=No
                     break
                 batch = next(train_iter)
                 seen_shapes.add(_shape_key(batch))
+                window_audio += tasks_lib.batch_audio_seconds(task, batch) or 0.0
                 state, metrics = update(state, parallel.global_batch(mesh, batch), train_rng)
                 window = metrics if window is None else _accumulate(window, metrics)
                 window_steps += 1

@@ -43,6 +43,22 @@ class Task(Protocol):
 
     # Optional: ``write_examples(params, writer, step)`` logs audio/images to a
     # ``voxjax.summaries.SummaryWriter``; the trainer calls it only if the task defines it.
+    # Optional: ``batch_audio_seconds(batch) -> float`` for batches that are not utterances
+    # with ``feature_lengths`` (see :func:`batch_audio_seconds`).
+
+
+def batch_audio_seconds(task, batch: Batch) -> float | None:
+    """Seconds of real audio in one host batch, for the trainer's throughput figure: the task's
+    own ``batch_audio_seconds`` if it has one, else the valid log-mel frames of the real rows
+    (``feature_lengths`` x ``weights``) at the task's ``mel`` hop; None when neither applies."""
+    if hasattr(task, "batch_audio_seconds"):
+        return float(task.batch_audio_seconds(batch))
+    mel = getattr(task, "mel", None)
+    if mel is None or "feature_lengths" not in batch:
+        return None
+    lengths = np.asarray(batch["feature_lengths"], np.float64)
+    weights = np.asarray(batch.get("weights", np.ones_like(lengths)), np.float64)
+    return float(np.sum(lengths * weights)) * mel.hop_length / mel.sample_rate
 
 
 def get(config) -> Task:

@@ -63,6 +63,10 @@ class ConvDecoderTask(splits.DatasetSplits):
                                        process_index, process_count)
 
     # ------------------------------------------------------------------ model
+    def batch_audio_seconds(self, batch) -> float:
+        """Seconds of audio in a batch of fixed-size crops (throughput logging)."""
+        return float(np.asarray(batch["wave"]).size) / self.mel.sample_rate
+
     def init(self, rng, batch):
         """``{'generator': ...}`` (plus ``'discriminator'`` with GAN) for a batch's shapes."""
         gen_rng, disc_rng = jax.random.split(rng)
