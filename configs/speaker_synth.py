@@ -2,7 +2,10 @@
 
 Command:  voxjax train --config configs/speaker_synth.py --workdir runs/speaker_synth
 Tiny:     voxjax train --config configs/speaker_synth.py:tiny --workdir /tmp/speaker_tiny
-Result:   not yet measured at full size (the tiny variant is trained by tests/test_speaker.py).
+Result (measured 2026-12-04, 2-core AMD EPYC CPU): 1,000 steps in 769 s; valid identification
+          28.1% over the 744 training speakers (chance 0.13%; ~7 utterances each, and voices
+          sharing an eSpeak variant sound alike), mean cosine to its own class 0.236 vs 0.258
+          to the nearest other: a weak judge of identity at this size.
 """
 import ml_collections
 

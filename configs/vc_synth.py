@@ -9,7 +9,12 @@ Zero-shot (condition on the speaker model's embedding, any voice from a referenc
           ... --config.vc.speaker=embedding --config.vc.speaker_workdir=runs/speaker_synth
 Tiny:     voxjax train --config configs/vc_synth.py:tiny --workdir /tmp/vc_tiny
               --config.vc.content_workdir=/tmp/stt_stream_tiny
-Result:   not yet measured (tests/test_vc_task.py trains the tiny variant).
+Result (measured 2026-12-04, 2-core AMD EPYC CPU, content from a 3,000-step stt_synth_streaming):
+          2,000 steps in 1,510 s (median 174 s of audio per second), valid mel L1 1.415. Judged
+          on 25 test utterances x 4 voices (README, "Speech conversion"): CER ratio 4.77,
+          target named 1% of the time over 744 speakers, nearer the target than the source 89%,
+          MCD to the target's rendering 4.77 dB vs 6.40 dB for the source. The issue's targets
+          are missed; CTC posteriors are a thin content signal (mostly blank).
 """
 import ml_collections
 
