@@ -12,6 +12,7 @@ import sys
 import textwrap
 import zipfile
 
+import ml_collections
 import numpy as np
 import pytest
 import soundfile as sf
@@ -456,3 +457,18 @@ def test_wheel_ships_the_configs_and_loads_them_without_the_checkout(tmp_path):
     found, loaded = run.stdout.strip().splitlines()
     assert found == str(site / "voxjax" / "configs" / "stt_synth.py")
     assert loaded == "stt 48"
+
+
+def test_resumed_run_keeps_the_speaker_table_it_derived():
+    # A fresh config leaves data.speakers empty (the task reads it from the manifest); the
+    # stored run already has it: resuming takes the stored table instead of refusing.
+    stored = {"data": {"speakers": ["en-us", "en+m3"], "batch_size": 4}}
+    fresh = ml_collections.ConfigDict({"data": {"speakers": (), "batch_size": 4}})
+    checkpoint.adopt_derived(stored, fresh)
+    assert fresh.data.speakers == ("en-us", "en+m3")
+    assert checkpoint.config_differences(stored, fresh.to_dict()) == []
+    chosen = ml_collections.ConfigDict({"data": {"speakers": ("en-us",), "batch_size": 4}})
+    checkpoint.adopt_derived(stored, chosen)  # a table the user set is theirs: still compared
+    assert [k for k, _, _ in checkpoint.config_differences(stored, chosen.to_dict())] == [
+        "data.speakers"]
+    checkpoint.adopt_derived(None, fresh)  # nothing stored: nothing to adopt

@@ -44,6 +44,9 @@ RESUME_SAFE_KEYS = (
     "model.chunk_ms",  # an inference setting that lived under model before the inference block
     "init_from",  # a resumed run's own checkpoint wins over init_from
 )
+# Keys a run fills in itself when the config leaves them empty (the speaker table, read from the
+# training manifest): a resumed run takes the stored value instead of deriving it again.
+DERIVED_KEYS = ("data.speakers",)
 # Folder-valued keys stored as absolute paths (a relative one means: from the training cwd).
 PATH_KEYS = ("data.root", "data.synth_root", "init_from")
 
@@ -80,6 +83,21 @@ def config_differences(stored: dict, new: dict) -> list[tuple[str, Any, Any]]:
     return [(k, a.get(k, missing), b.get(k, missing)) for k in sorted(set(a) | set(b))
             if a.get(k, missing) != b.get(k, missing)
             and not any(fnmatch.fnmatchcase(k, pattern) for pattern in RESUME_SAFE_KEYS)]
+
+
+def adopt_derived(stored: dict | None, config) -> None:
+    """Copies the :data:`DERIVED_KEYS` that ``config`` (an ml_collections ConfigDict) leaves
+    empty from the ``stored`` config of the run being resumed, so the resumed run keeps the
+    table its checkpoints were trained with (and the resume check sees no difference)."""
+    for dotted in DERIVED_KEYS:
+        *parents, leaf = dotted.split(".")
+        node, saved = config, stored or {}
+        for p in parents:
+            node = node.get(p) if node is not None else None
+            saved = saved.get(p, {}) if isinstance(saved, dict) else {}
+        value = saved.get(leaf) if isinstance(saved, dict) else None
+        if node is not None and leaf in node and not node[leaf] and value:
+            node[leaf] = tuple(value)
 
 
 def check_resume_config(stored: dict | None, new: dict, workdir: str, step: int) -> None:

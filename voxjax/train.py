@@ -195,6 +195,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task=No
     # Before any data is read or built: a resumed run must be the run its checkpoints hold.
     stored = checkpoint.stored_config(workdir)
     if stored is not None:
+        checkpoint.adopt_derived(stored[1], config)
         try:
             checkpoint.check_resume_config(stored[1], config.to_dict(), workdir, stored[0])
         except Exception:
