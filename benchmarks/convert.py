@@ -26,7 +26,6 @@ Conversion via text (STT -> words -> TTS) is not built yet.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -41,7 +40,8 @@ from voxjax import config as config_lib, evaluation, inference, tasks  # noqa: E
 from voxjax.streaming import StreamingConverter  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stt import machine_info, make_test_audio  # noqa: E402  (one copy of each)
+from common import (machine_info, make_test_audio, print_table, verdict,  # noqa: E402
+                    write_result)
 
 COLUMNS = ["system", "weights", "chunk_ms", "latency_ms", "rtf", "median_ms", "p95_ms",
            "compile_s", "target", "notes"]
@@ -67,10 +67,6 @@ def random_models():
         "mel": np.zeros((1, 8, n_mels), np.float32),
         "wave": np.zeros((1, 8 * task.mel.hop_length), np.float32)})
     return task, vc_params, decoder_task.model, decoder_params["generator"]
-
-
-def verdict(label: str, value: float, limit: float) -> str:
-    return f"{label} <= {limit:g}: {'met' if value <= limit else 'MISSED'}"
 
 
 def run(args) -> dict:
@@ -166,12 +162,8 @@ def main(argv=None) -> None:
     print(f"\n{result['audio']['seconds']:.1f} s of audio, {result['audio']['utterances']} "
           f"utterances; {result['machine']['platform']}, {result['machine']['cpu_count']} CPUs, "
           f"jax {result['machine']['jax']}\n")
-    print(evaluation.markdown_table(
-        [{k: ("" if v is None else v) for k, v in r.items()} for r in result["rows"]], COLUMNS))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"\nwrote {args.out}")
+    print_table(result["rows"], COLUMNS)
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

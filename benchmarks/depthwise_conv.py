@@ -25,7 +25,7 @@ import numpy as np
 
 # `python benchmarks/depthwise_conv.py` from a checkout without `pip install -e .`.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from stt import machine_info  # noqa: E402  (benchmarks/stt.py, beside this file)
+from common import machine_info  # noqa: E402  (benchmarks/common.py, beside this file)
 from voxjax import files  # noqa: E402
 from voxjax.models.layers import DepthwiseConv  # noqa: E402
 

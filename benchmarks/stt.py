@@ -14,10 +14,7 @@ apart as first call minus steady state. CER is reported only for trained models.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -29,27 +26,12 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from voxjax import audio, config as config_lib, decoding, evaluation, inference, tasks, text
 from voxjax import tts_evaluation
-from voxjax.corpus import generate_sentences, get_espeak
+from voxjax.corpus import generate_sentences
 from voxjax.models.text_prior import CharNGramPrior
 from voxjax.streaming import StreamingTranscriber
+from common import machine_info, make_test_audio, print_table, write_result  # noqa: E402
 
 COLUMNS = ["system", "weights", "chunk_ms", "rtf", "median_ms", "p95_ms", "compile_s", "cer", "notes"]
-
-
-def make_test_audio(seconds: float, sample_rate: int, seed: int, voice: str):
-    """``(waves, texts)``: eSpeak utterances of generated sentences until ``seconds`` are reached."""
-    engine, waves, texts, total = get_espeak(), [], [], 0.0
-    count = max(8, int(seconds))
-    while total < seconds:
-        for sentence in generate_sentences(count, seed=seed)[len(texts):]:
-            wave, rate = engine.synthesize(text.verbalize(sentence), voice, 175, 50, seed=len(texts))
-            waves.append(audio.prepare_wave(wave, rate, sample_rate))
-            texts.append(sentence)
-            total += len(waves[-1]) / sample_rate
-            if total >= seconds:
-                break
-        count *= 2
-    return waves, texts
 
 
 def load_model(workdir: str | None, config_name: str):
@@ -159,19 +141,6 @@ def bench_pocketsphinx(waves, refs, duration: float) -> dict:
         total += sw.seconds
     return {"available": True, "rtf": total / duration, "load_s": load.seconds,
             "cer": evaluation.error_rates(refs, hyps)["cer"], "hypotheses": hyps}
-
-
-def machine_info() -> dict:
-    """Platform, CPUs, versions, load and thread-related environment (recorded, never changed)."""
-    env = {k: v for k, v in os.environ.items()
-           if k.startswith(("OPENBLAS", "OMP_", "MKL_", "XLA_", "JAX_", "TF_CPP"))}
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "loadavg_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "jax": jax.__version__, "jax_backend": jax.default_backend(),
-            "numpy": np.__version__, "env": env,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def run(args) -> dict:
@@ -295,12 +264,8 @@ def main(argv=None) -> None:
     print(f"\n{result['audio']['seconds']:.1f} s of audio, {result['audio']['utterances']} "
           f"utterances; {result['machine']['platform']}, {result['machine']['cpu_count']} CPUs, "
           f"jax {result['machine']['jax']}\n")
-    print(evaluation.markdown_table(
-        [{k: ("" if v is None else v) for k, v in r.items()} for r in result["rows"]], COLUMNS))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"\nwrote {args.out}")
+    print_table(result["rows"], COLUMNS)
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ uses); compile time is reported apart as first call minus steady state.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -47,7 +46,7 @@ TEXTS = {
              "take the early ferry to the island; the children have been looking forward to it "
              "all week."),
 }
-from stt import machine_info  # noqa: E402  (benchmarks/stt.py: one copy of the record)
+from common import machine_info, print_table, verdict, write_result  # noqa: E402
 
 TTFA_TEXT = "20 words"  # the time-to-first-audio target is stated for a 20-word sentence
 
@@ -201,11 +200,6 @@ def bench_streaming(synth, text: str, pace: float, repeats: int) -> dict:
             "chunks": runs[0]["chunks"], "ttfa_runs_ms": [1e3 * r["ttfa"] for r in runs],
             "total_runs_s": [r["total"] for r in runs], "warmup_s": warm["total"],
             "recompiled_while_timed": compiled != cache_size(synth.step)}
-
-
-def verdict(label: str, value: float, limit: float) -> str:
-    """``'label <= limit: met'`` or ``'... missed'``."""
-    return f"{label} <= {limit:g}: {'met' if value <= limit else 'missed'}"
 
 
 # ============================================================================ run
@@ -398,16 +392,12 @@ def main(argv=None) -> None:
               f"{t['frames_per_token']:.2f} frames/token, {t['seconds']:.2f} s "
               f"(eSpeak: {t['espeak_seconds']:.2f} s)")
     print()
-    print(evaluation.markdown_table(
-        [{k: ("" if v is None else v) for k, v in r.items()} for r in result["rows"]], COLUMNS))
+    print_table(result["rows"], COLUMNS)
     print("\ntargets (reported, not asserted):")
     for t in result["targets"]:
         cf = f", {t['chunk_frames']} frames" if t["chunk_frames"] else ""
         print(f"  {t['target']:<24} {t['row']} [{t['text']}{cf}]")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"\nwrote {args.out}")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":
