@@ -1,6 +1,7 @@
 """StreamingConverter: speech -> speech through the content model, the conversion model and the
 conv decoder on one carried state; chunk by chunk equals the scanned offline pass."""
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -43,6 +44,26 @@ def test_streamed_conversion_equals_offline_and_keeps_the_length(models):
     assert converter.convert(source[::2], 8000, "b").size == pytest.approx(source.size, abs=2)
 
 
+def test_live_session_returns_audio_as_chunks_arrive_and_ends_equal_to_offline(models):
+    converter = StreamingConverter(*models, chunk_ms=40)
+    source = speech(0.83, 3)
+    size, lag = converter.chunk_samples, converter.latency
+    session = converter.session("b")
+    outs, fed = [], 0
+    for block in (100, size - 100, 3 * size + 7, 1, size):  # any block size
+        outs.append(session.feed(source[fed:fed + block]))
+        fed += block
+        whole_chunks = fed // size
+        assert sum(map(len, outs)) == max(0, whole_chunks * size - lag)  # as soon as made
+    outs.append(session.feed(source[fed:]))
+    outs.append(session.finish())
+    streamed = np.concatenate(outs)
+    np.testing.assert_allclose(streamed, converter.convert(source, 16000, "b"), atol=1e-4)
+    assert session.finish().size == 0
+    with pytest.raises(ValueError, match="already finished"):
+        session.feed(source[:10])
+
+
 def test_target_speaker_changes_the_output_and_unknown_ones_are_refused(models):
     converter = StreamingConverter(*models)
     source = speech(0.5, 1)
@@ -54,3 +75,48 @@ def test_target_speaker_changes_the_output_and_unknown_ones_are_refused(models):
         StreamingConverter(*models, chunk_ms=50)
     with pytest.raises(ValueError, match="source recording contains NaN"):
         converter.convert(np.full(8000, np.nan, np.float32), 16000)
+
+
+def _variant(task, **vc_overrides):
+    """The fixture's task with other ``config.vc`` values, sharing its content parameters."""
+    config = task.config.copy_and_resolve_references()
+    for key, value in vc_overrides.items():
+        config.vc[key] = value
+    variant = tasks.get(config)
+    variant.__dict__["content_params"] = task.content_params
+    return variant
+
+
+def test_bottleneck_content_is_the_rnn_output_under_the_ctc_head(models):
+    task = models[0]
+    lm = task.content_task.model
+    features = jnp.asarray(np.random.default_rng(0).normal(-8, 4, (2, 64, 80)), jnp.float32)
+    lengths = jnp.array([64, 40])
+    hidden = _variant(task, content="bottleneck").content(features, lengths)
+    assert hidden.shape == (2, 64 // lm.subsampling, lm.rnn_hidden)
+    head = task.content_params["ctc_head"]
+    logits = (hidden @ head["kernel"] + head["bias"]).reshape(2, 16, lm.ctc_upsample, -1)
+    expected = jax.nn.log_softmax(logits).reshape(2, 16, -1)
+    posteriors = _variant(task, content="posteriors")
+    assert posteriors.content_dim == lm.ctc_upsample * lm.vocab_size
+    np.testing.assert_allclose(posteriors.content(features, lengths), expected, atol=1e-4)
+    last = _variant(task, content="bottleneck", content_layer=lm.rnn_layers - 1)
+    np.testing.assert_array_equal(last.content(features, lengths), hidden)  # front or back
+    with pytest.raises(ValueError, match="vc.content_layer 5 is out of range"):
+        _variant(task, content="bottleneck", content_layer=5)
+    with pytest.raises(ValueError, match="vc.content must be one of posteriors"):
+        _variant(task, content="mfcc")
+
+
+def test_posteriors_converter_streams_equal_to_offline(models):
+    task, _, decoder, decoder_params = models
+    posteriors = _variant(task, content="posteriors")
+    batch = {"features": np.zeros((1, 64, 80), np.float32) - 8,
+             "feature_lengths": np.array([64], np.int32), "speaker": np.zeros(1, np.int32)}
+    converter = StreamingConverter(posteriors, posteriors.init(jax.random.key(3), batch),
+                                   decoder, decoder_params, chunk_ms=40)
+    source = speech(0.6, 2)
+    offline = converter.convert(source, 16000, "a")
+    np.testing.assert_allclose(converter.convert(source, 16000, "a", stream=True), offline,
+                               atol=1e-4)
+    assert offline.shape == source.shape and np.abs(offline).max() > 0

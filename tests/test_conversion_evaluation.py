@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from voxjax import audio, cli, evaluation, inference
-from voxjax.conversion_evaluation import Target, evaluate_conversion, pick_speakers
+from voxjax.conversion_evaluation import (SpeakerJudge, Target, evaluate_conversion,
+                                          judge_sources, pick_speakers)
 from voxjax.corpus import build
 from voxjax.tts_evaluation import stt_judge
 
@@ -27,9 +28,11 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
     _, speaker_task, speaker_params = inference.load_workdir(tiny_speaker_workdir)
     utts = speaker_task.utterances("test")[:3]
     targets = [Target(name) for name in pick_speakers(speaker_task.speakers, 2)]
-    report = evaluate_conversion(IdentityConverter(), utts, targets,
-                                 stt_judge(tiny_offline_workdir, beam=False),
-                                 tiny_speaker_workdir, render=build.render)
+    judge, speaker_judge = stt_judge(tiny_offline_workdir, beam=False), SpeakerJudge(
+        tiny_speaker_workdir)
+    sources = judge_sources(utts, judge, speaker_judge, 16000)
+    report = evaluate_conversion(IdentityConverter(), sources, targets, judge, speaker_judge,
+                                 render=build.render, voice_of=build.voice_variant)
     s, rows = report["summary"], report["details"]
     expected = sum(t.name != u.speaker for u in utts for t in targets)
     assert s["conversions"] == len(rows) == expected > 0
@@ -53,6 +56,24 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
                                                                 for r in rows]))
     assert s["target_accuracy"] == pytest.approx(
         np.mean([r["nearest_speaker"] == r["target"] for r in rows]))
+    # The identity output is named as its source recording is: the judge's own ceiling.
+    by_path = {src.utterance.path: src.named for src in sources}
+    assert all(r["nearest_speaker"] == by_path[r["path"]] for r in rows)
+    assert s["judge_accuracy"] == pytest.approx(
+        np.mean([src.named == src.utterance.speaker for src in sources]))
+    voice = build.voice_variant
+    other_voice = [r for r in rows if voice(r["target"]) != voice(r["source"])]
+    assert len(other_voice) == sum("target_voice_named" in r for r in rows)
+    if other_voice:
+        assert s["source_voice_rate"] == pytest.approx(
+            np.mean([voice(r["nearest_speaker"]) == voice(r["source"]) for r in other_voice]))
+        assert s["target_voice_accuracy"] == pytest.approx(
+            np.mean([voice(r["nearest_speaker"]) == voice(r["target"]) for r in other_voice]))
+
+
+def test_voice_variant_groups_accents_of_one_voice():
+    assert build.voice_variant("en-us+m3") == build.voice_variant("en-gb-x-rp+m3") == "m3"
+    assert build.voice_variant("en-us") == build.voice_variant("en-029") == "default"
 
 
 def test_render_speaks_like_the_corpus_voice(tiny_corpus):

@@ -10,7 +10,13 @@ renders the utterance in ``t``'s voice, and three judges look at the result:
                    often it is still ``s``; closed-set over the whole table), the two-way
                    ``closer_to_target_rate`` (nearer the target's vector than the source
                    speaker's class vector), its cosine to the target's vector and to the source
-                   recording's own embedding, beside the source recording's cosine to the target
+                   recording's own embedding, beside the source recording's cosine to the target;
+                   with ``voice_of`` (the corpus: speakers are accent x voice variant, and
+                   variants of one accent differ in timbre, accents mostly in pronunciation)
+                   also at the voice level: ``target_voice_accuracy`` / ``source_voice_rate``
+                   over targets of another voice than the source's. ``judge_accuracy`` (and
+                   ``judge_voice_accuracy``) is how often the speaker model names the *source
+                   recordings* right: the ceiling of the identification figures
   distance         MCD-DTW (:func:`voxjax.evaluation.mel_cepstral_distortion`) to the target's
                    own rendering of the same sentence, beside MCD(source, that rendering): free
                    in the built-in corpus, where eSpeak speaks any sentence in any corpus voice
@@ -64,7 +70,7 @@ def reference_clip(utterances: list[Utterance], sample_rate: int) -> np.ndarray:
     return np.concatenate(pieces)[: int(REFERENCE_SECONDS[1] * sample_rate)]
 
 
-class _SpeakerJudge:
+class SpeakerJudge:
     """Embeddings and identification with a trained speaker workdir."""
 
     def __init__(self, workdir: str):
@@ -88,25 +94,48 @@ class _SpeakerJudge:
         return self.classes[self.task.speaker_id(name)] if known else None
 
 
-def evaluate_conversion(converter, utterances: list[Utterance], targets: list[Target],
-                        judge, speaker_workdir: str, render=None, out_dir: str | None = None,
-                        keep_audio: int = 4) -> dict:
-    """Converts every utterance to every target (not its own speaker) and judges the results.
+@dataclasses.dataclass
+class Source:
+    """A held-out recording with what the judges say about it (computed once per evaluation)."""
+
+    utterance: Utterance
+    wave: np.ndarray
+    hypothesis: str  # the STT judge's transcript
+    embedding: np.ndarray  # the speaker model's unit embedding
+    named: str  # the speaker model's nearest training speaker
+
+
+def judge_sources(utterances: list[Utterance], judge, speaker_judge: SpeakerJudge,
+                  sample_rate: int) -> list[Source]:
+    """Loads each utterance at ``sample_rate`` and runs both judges on it."""
+    sources = []
+    for utt in tqdm(utterances, desc="judging sources", leave=False):
+        wave = audio.load_audio(utt.path, sample_rate)
+        embedding = speaker_judge.embed(wave, sample_rate)
+        sources.append(Source(utt, wave, judge.transcribe(wave), embedding,
+                              speaker_judge.nearest(embedding)))
+    return sources
+
+
+def evaluate_conversion(converter, sources: list[Source], targets: list[Target], judge,
+                        speaker_judge: SpeakerJudge, render=None, out_dir: str | None = None,
+                        keep_audio: int = 4, voice_of=None) -> dict:
+    """Converts every source to every target (not its own speaker) and judges the results.
 
     ``converter``: a :class:`voxjax.streaming.StreamingConverter` (offline scan; streamed output
-    is the same by test); ``judge``: a :class:`voxjax.tts_evaluation.Judge`; ``render(text,
-    voice) -> wave`` the target's own rendering for MCD (None: no MCD). Returns
+    is the same by test); ``sources``: :func:`judge_sources` with the same ``judge`` (a
+    :class:`voxjax.tts_evaluation.Judge`) and ``speaker_judge``; ``render(text, voice) -> wave``
+    the target's own rendering for MCD (None: no MCD); ``voice_of(speaker) -> voice`` groups
+    speakers into voices for the voice-level figures (None: none). Returns
     ``{"summary": {...}, "details": [...]}`` (module docstring for the keys); the first
     ``keep_audio`` conversions are written to ``out_dir`` with their sources.
     """
     sr = converter.sample_rate
-    speaker_judge = _SpeakerJudge(speaker_workdir)
     vectors = {t.name: speaker_judge.vector(t, sr) for t in targets}
     refs, source_hyps, hyps, details = [], [], [], []
-    for utt in tqdm(utterances, desc="converting", leave=False):
-        source = audio.load_audio(utt.path, sr)
-        source_hyp = judge.transcribe(source)
-        source_embedding = speaker_judge.embed(source, sr)
+    for item in tqdm(sources, desc="converting", leave=False):
+        utt, source, source_hyp = item.utterance, item.wave, item.hypothesis
+        source_embedding = item.embedding
         for target in targets:
             if target.name == utt.speaker:
                 continue
@@ -131,6 +160,11 @@ def evaluate_conversion(converter, utterances: list[Utterance], targets: list[Ta
                 source_class = speaker_judge.class_vector(utt.speaker)
                 if source_class is not None:  # two-way: nearer the target than the source?
                     row["closer_to_target"] = bool(row["cos_target"] > embedding @ source_class)
+            if voice_of is not None and not row["zero_shot"] and (
+                    voice_of(target.name) != voice_of(utt.speaker)):
+                named = voice_of(row["nearest_speaker"]) if embedding is not None else None
+                row["target_voice_named"] = named == voice_of(target.name)
+                row["source_voice_named"] = named == voice_of(utt.speaker)
             if render is not None and out.size:
                 rendered = render(utt.text, target.name)
                 row["mcd_target_db"] = evaluation.mel_cepstral_distortion(rendered, out, sr)
@@ -144,7 +178,12 @@ def evaluate_conversion(converter, utterances: list[Utterance], targets: list[Ta
             hyps.append(row["hypothesis"])
             source_hyps.append(source_hyp)
             details.append(row)
-    return {"summary": summarise(details, refs, hyps, source_hyps), "details": details}
+    summary = summarise(details, refs, hyps, source_hyps)
+    summary["judge_accuracy"] = float(np.mean([s.named == s.utterance.speaker for s in sources]))
+    if voice_of is not None:
+        summary["judge_voice_accuracy"] = float(np.mean(
+            [voice_of(s.named) == voice_of(s.utterance.speaker) for s in sources]))
+    return {"summary": summary, "details": details}
 
 
 def summarise(details: list[dict], refs: list[str], hyps: list[str],
@@ -161,6 +200,12 @@ def summarise(details: list[dict], refs: list[str], hyps: list[str],
                                                     for r in seen]))
         summary["source_rate"] = float(np.mean([r["nearest_speaker"] == r["source"]
                                                 for r in seen]))
+    voice_rows = [r for r in seen if "target_voice_named" in r]
+    if voice_rows:
+        summary["target_voice_accuracy"] = float(np.mean([r["target_voice_named"]
+                                                          for r in voice_rows]))
+        summary["source_voice_rate"] = float(np.mean([r["source_voice_named"]
+                                                      for r in voice_rows]))
     two_way = [r["closer_to_target"] for r in details if "closer_to_target" in r]
     if two_way:
         summary["closer_to_target_rate"] = float(np.mean(two_way))
@@ -204,17 +249,20 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
                                                               converter.sample_rate)))
     synthetic = task.config.data.dataset == "synth"
     render = (lambda sentence, voice: build.render(sentence, voice)) if synthetic else None
+    voice_of = build.voice_variant if synthetic else None
     judge = stt_judge(judge_workdir, beam=True)
-    utterances = task.utterances(split)[:limit]
+    speaker_judge = SpeakerJudge(speaker_workdir)
+    sources = judge_sources(task.utterances(split)[:limit], judge, speaker_judge,
+                            converter.sample_rate)
     out_dir = os.path.join(vc_workdir, f"eval_{split}")
     result = {"split": split, "judge": os.path.abspath(judge_workdir),
               "speaker_model": os.path.abspath(speaker_workdir), "targets": [t.name for t in chosen]}
-    report = evaluate_conversion(converter, utterances, chosen, judge, speaker_workdir, render,
-                                 out_dir)
+    report = evaluate_conversion(converter, sources, chosen, judge, speaker_judge, render,
+                                 out_dir, voice_of=voice_of)
     result.update(report["summary"])
     reports = {"seen": report}
     if unseen_targets:
-        zero = evaluate_conversion(converter, utterances, unseen_targets, judge, speaker_workdir,
+        zero = evaluate_conversion(converter, sources, unseen_targets, judge, speaker_judge,
                                    render, os.path.join(out_dir, "zero_shot"))
         result.update({f"zero_shot_{k}": v for k, v in zero["summary"].items()})
         result["zero_shot_targets"] = [t.name for t in unseen_targets]
@@ -223,8 +271,9 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
         via_text = inference.load_via_text_converter(task.config.vc.content_workdir, tts_workdir,
                                                      decoder_workdir)
         known = [t for t in chosen if t.name in via_text.synthesizer.task.speakers]
-        text_report = evaluate_conversion(via_text, utterances, known, judge, speaker_workdir,
-                                          render, os.path.join(out_dir, "via_text"))
+        text_report = evaluate_conversion(via_text, sources, known, judge, speaker_judge,
+                                          render, os.path.join(out_dir, "via_text"),
+                                          voice_of=voice_of)
         result.update({f"via_text_{k}": v for k, v in text_report["summary"].items()})
         reports["via_text"] = text_report
     files.write_json(os.path.join(vc_workdir, f"eval_{split}.json"),
@@ -234,8 +283,9 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
 
 
 COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "target_accuracy",
-           "source_rate", "closer_to_target_rate", "unjudged_voice", "cos_target", "cos_source", "source_cos_target", "mcd_target_db",
-           "mcd_source_target_db")
+           "source_rate", "target_voice_accuracy", "source_voice_rate", "judge_accuracy",
+           "judge_voice_accuracy", "closer_to_target_rate", "unjudged_voice", "cos_target",
+           "cos_source", "source_cos_target", "mcd_target_db", "mcd_source_target_db")
 
 
 def markdown(reports: dict) -> str:

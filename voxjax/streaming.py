@@ -392,16 +392,18 @@ class StreamingSynthesizer:
 
 class StreamingConverter:
     """Speech -> speech in another voice: log-mel front end, the frozen causal language model's
-    posteriors (content), the conversion model and the conv decoder, over one carried state.
+    outputs (content: posteriors or a bottleneck), the conversion model and the conv decoder,
+    over one carried state.
 
     ``params = {'content', 'vc', 'decoder'}``; a chunk is ``{'audio': [B, chunk_samples],
     'speaker': [B, S]}`` (the target's speaker vector, the same every chunk); the step returns
     ``(log_mel [B, k, n_mels], wave [B, k * hop])`` with ``k = chunk_samples / hop``. Output
     sample ``i`` renders input sample ``i - latency_samples`` (the decoder's alignment);
     :meth:`convert` drops those leading samples and flushes them with silent chunks, so its
-    output lines up with the input sample for sample. :meth:`convert` with ``stream=True`` runs
-    the jitted step chunk by chunk (what a live session does), otherwise
-    ``contract.scan_offline`` of the same step: the two give the same samples.
+    output lines up with the input sample for sample. :meth:`session` is a live stream
+    (``feed`` samples as they arrive, converted samples come back per whole chunk);
+    :meth:`convert` with ``stream=True`` runs one, otherwise ``contract.scan_offline`` of the
+    same step: the two give the same samples.
     """
 
     def __init__(self, vc_task, vc_params, decoder, decoder_params, chunk_ms: int | None = None):
@@ -420,9 +422,7 @@ class StreamingConverter:
         self.params = {"content": contract.variables(vc_task.content_params),
                        "vc": contract.variables(vc_params),
                        "decoder": contract.variables(decoder_params)}
-        self._content = contract.Streamer(content.model)
         self._vc, self._decoder = contract.Streamer(vc_task.model), contract.Streamer(decoder)
-        self._upsample = content.model.ctc_upsample
         self.step = jax.jit(self._step)
         self._scan = jax.jit(lambda p, s, c: contract.scan_offline(self._step, p, s, c))
 
@@ -434,16 +434,13 @@ class StreamingConverter:
     def init_state(self, params, batch: int = 1):
         """Zero state of every stage: front-end samples, content model, conversion, decoder."""
         return {"mel": audio.log_mel_init_state(batch, self.mel_cfg),
-                "content": self._content.init_state(params["content"], batch),
+                "content": self.task.content_init_state(params["content"], batch),
                 "vc": self._vc.init_state(params["vc"], batch),
                 "decoder": self._decoder.init_state(params["decoder"], batch)}
 
     def _step(self, params, state, chunk):
         mel_state, feats = audio.log_mel_step(state["mel"], chunk["audio"], self.mel_cfg)
-        content_state, logits = self._content.step(params["content"], state["content"], feats)
-        b, t, v = logits.shape
-        content = jax.nn.log_softmax(logits.astype(jnp.float32)).reshape(
-            b, t // self._upsample, self._upsample * v)
+        content_state, content = self.task.content_step(params["content"], state["content"], feats)
         vc_state, mel = self._vc.step(params["vc"], state["vc"], {
             "content": content, "speaker": chunk["speaker"], "energy": feats.mean(-1)})
         decoder_state, wave = self._decoder.step(params["decoder"], state["decoder"], mel)
@@ -457,24 +454,79 @@ class StreamingConverter:
         ``vc.speaker='embedding'``): float32 samples at :attr:`sample_rate`, as many as the
         input has after resampling."""
         wave = audio.prepare_wave(wave, rate, self.sample_rate, "source recording")
+        if stream:
+            session = self.session(speaker, reference, rate)
+            out = [session.feed(wave[i:i + self.chunk_samples])
+                   for i in range(0, len(wave), self.chunk_samples)]
+            return np.concatenate(out + [session.finish()])
         vector = self.task.target_vector(speaker, reference, rate)
         size, n = self.chunk_samples, len(wave)
         chunks = -(-(n + self.latency) // size)  # the input, then silence to flush the lag
-        if not stream:  # whole seconds of chunks: one compile per second of input, not per file
-            per_second = max(1, self.sample_rate // size)
-            chunks = -(-chunks // per_second) * per_second
+        per_second = max(1, self.sample_rate // size)  # whole seconds of chunks: one compile
+        chunks = -(-chunks // per_second) * per_second  # per second of input, not per file
         padded = np.zeros((1, chunks * size), np.float32)
         padded[0, :n] = wave
-        if stream:
-            state, pieces = self.init_state(self.params), []
-            for c in range(chunks):
-                state, (_, out) = self.step(self.params, state, {
-                    "audio": padded[:, c * size:(c + 1) * size], "speaker": vector})
-                pieces.append(np.asarray(out)[0])
-            out = np.concatenate(pieces)
-        else:
-            steps = {"audio": contract.to_chunks(jnp.asarray(padded), size),
-                     "speaker": jnp.broadcast_to(vector, (chunks, *vector.shape))}
-            _, (_, out) = self._scan(self.params, self.init_state(self.params), steps)
-            out = np.asarray(contract.from_chunks(out))[0]
-        return out[self.latency: self.latency + n]
+        steps = {"audio": contract.to_chunks(jnp.asarray(padded), size),
+                 "speaker": jnp.broadcast_to(vector, (chunks, *vector.shape))}
+        _, (_, out) = self._scan(self.params, self.init_state(self.params), steps)
+        return np.asarray(contract.from_chunks(out))[0, self.latency: self.latency + n]
+
+    def session(self, speaker: str | None = None, reference: np.ndarray | None = None,
+                rate: int | None = None) -> "ConverterSession":
+        """A single-stream live session into one target voice (:meth:`convert` for the
+        arguments): ``feed(samples) -> converted samples``, ``finish() -> the rest``."""
+        return ConverterSession(self, self.task.target_vector(speaker, reference, rate))
+
+
+class ConverterSession:
+    """Buffers arbitrary-size blocks of samples at the converter's rate, runs the jitted step
+    per full chunk and returns the converted audio as it is made. Output is aligned with the
+    input: the decoder's first ``latency`` samples (rendering input before time zero) are
+    dropped, and :meth:`finish` flushes the last ones with silence, so the feeds and the finish
+    together return exactly as many samples as were fed (the same samples as the offline
+    :meth:`StreamingConverter.convert`)."""
+
+    def __init__(self, converter: StreamingConverter, vector: np.ndarray):
+        self.c, self.vector = converter, vector
+        self.state = converter.init_state(converter.params)
+        self._pending = np.zeros((0,), np.float32)
+        self._received = 0  # input samples fed
+        self._made = 0  # output samples the steps have made, the dropped lag included
+        self.finished = False
+
+    def _run(self, chunk: np.ndarray) -> np.ndarray:
+        self.state, (_, out) = self.c.step(self.c.params, self.state,
+                                           {"audio": chunk[None], "speaker": self.vector})
+        out = np.asarray(out)[0]
+        drop = max(0, min(len(out), self.c.latency - self._made))
+        self._made += len(out)
+        return out[drop:]
+
+    def feed(self, samples) -> np.ndarray:
+        """Adds mono float samples (any length); returns the converted samples made so far."""
+        if self.finished:
+            raise ValueError("session already finished; start a new one")
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        self._received += samples.size
+        self._pending = np.concatenate([self._pending, samples])
+        size, pieces = self.c.chunk_samples, []
+        while self._pending.size >= size:
+            pieces.append(self._run(self._pending[:size]))
+            self._pending = self._pending[size:]
+        return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+    def finish(self) -> np.ndarray:
+        """Ends the input: pads it with silence until every fed sample is rendered; returns the
+        rest of the output (the total is exactly the number of samples fed)."""
+        if self.finished:
+            return np.zeros(0, np.float32)
+        self.finished = True
+        size, pieces = self.c.chunk_samples, []
+        wanted = self._received + self.c.latency
+        while self._made < wanted:
+            chunk = np.zeros(size, np.float32)
+            chunk[: self._pending.size] = self._pending[:size]
+            self._pending = self._pending[size:]
+            pieces.append(self._run(chunk))
+        out = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        return out[: len(out) - (self._made - wanted)]  # the last chunk overshoots the input

@@ -84,6 +84,13 @@ def voices(seed: int = 0) -> dict[str, list[str]]:
     return {"seen": seen, "unseen": unseen}
 
 
+def voice_variant(voice: str) -> str:
+    """The eSpeak voice variant of a corpus voice id (``'m3'`` for ``'en-us+m3'``); an accent's
+    own voice is ``'default'``. Variants set the timbre (formants, breathiness), accents the
+    pronunciation: speakers of one variant in different accents sound alike."""
+    return voice.partition("+")[2] or "default"
+
+
 def _speaker_style(voice: str, seed: int) -> tuple[float, float]:
     """A voice's own speaking rate (wpm) and pitch (0-100), fixed for a seed."""
     rng = np.random.default_rng([seed, 2, zlib.crc32(voice.encode())])

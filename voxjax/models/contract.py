@@ -35,12 +35,14 @@ def variables(params):
 class Streamer:
     """Binds a flax module's ``init_state``/``step`` methods to the contract's signatures."""
 
-    def __init__(self, module):
-        """``module``: an unbound flax module defining ``init_state`` and ``step``."""
-        for method in ("init_state", "step"):
+    def __init__(self, module, step_method: str = "step"):
+        """``module``: an unbound flax module defining ``init_state`` and ``step``;
+        ``step_method`` names another method with ``step``'s signature to bind instead (e.g. the
+        language model's ``encode_step``, its step without the output head)."""
+        for method in ("init_state", step_method):
             if not callable(getattr(module, method, None)):
                 raise TypeError(f"{type(module).__name__} has no {method}(): not a streaming model")
-        self.module = module
+        self.module, self.step_method = module, step_method
 
     def init_state(self, params, batch: int):
         """Zero state of ``batch`` streams (shapes may depend on the parameters)."""
@@ -48,7 +50,7 @@ class Streamer:
 
     def step(self, params, state, chunk):
         """``(state, chunk) -> (state, out)``: one chunk of fixed shape."""
-        return self.module.apply(variables(params), state, chunk, method="step")
+        return self.module.apply(variables(params), state, chunk, method=self.step_method)
 
 
 def scan_offline(step: StepFn, params, state, chunks):

@@ -1,8 +1,9 @@
 """The conversion acoustic model: speaker-independent content + a target speaker -> log-mel.
 
-Content comes from the frozen causal language model (``voxjax.models.language_model``): its
-per-frame CTC log-posteriors, a phonetic posteriorgram (Sun et al., 2016), at the RNN's 40 ms
-frame rate (the ``ctc_upsample`` slots of one RNN frame side by side). Each content frame
+Content comes from the frozen causal language model (``voxjax.models.language_model``) at the
+RNN's 40 ms frame rate: its per-frame CTC log-posteriors, a phonetic posteriorgram (Sun et al.,
+2016; the ``ctc_upsample`` slots of one RNN frame side by side), or one RNN layer's output (a
+bottleneck; the conversion task's ``vc.content``). Each content frame
 becomes ``upsample`` (= the language model's subsampling, 4) mel frames of 10 ms, so RNN frame
 ``j`` makes mel frames ``4j .. 4j + 3``, exactly the input frames it was computed from.
 
@@ -30,7 +31,7 @@ from voxjax.models.layers import CausalConv1D, RNNLayer, model_kwargs, rnn_zero_
 class ConversionModel(nn.Module):
     """Causal content + speaker -> log-mel network; see the module docstring."""
 
-    content_dim: int = 58  # per content frame: ctc_upsample x vocab (2 x 29)
+    content_dim: int = 58  # per content frame: ctc_upsample x vocab (2 x 29), or rnn_hidden
     n_mels: int = 80
     upsample: int = 4  # mel frames per content frame (the language model's subsampling)
     channels: int = 256

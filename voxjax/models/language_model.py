@@ -150,8 +150,10 @@ class LanguageModel(nn.Module):
                      for _ in range(self.rnn_layers))
         return {"conv": convs, "rnn": rnns}
 
-    def step(self, state, chunk_features):
-        """``(state, chunk_features [B, k*sub, n_mels]) -> (state, logits [B, k*up, V])`` (no dropout)."""
+    def encode_step(self, state, chunk_features):
+        """The step up to the CTC head: ``(state, chunk_features [B, k*sub, n_mels]) -> (state,
+        outputs)``, ``outputs`` holding every RNN layer's output ``[B, k, rnn_hidden]`` (the
+        conversion task reads one as its bottleneck content). No dropout."""
         self._check_streaming()
         x = self._normalise(chunk_features)
         conv_states = []
@@ -159,11 +161,17 @@ class LanguageModel(nn.Module):
             x, s = conv(x, s)
             conv_states.append(s)
             x = nn.gelu(norm(x))
-        carries = []
+        carries, outputs = [], []
         for rnn, c in zip(self.rnns, state["rnn"]):
             c, x = rnn(x, initial_carry=c, return_carry=True)
             carries.append(c)
-        return {"conv": tuple(conv_states), "rnn": tuple(carries)}, self._logits(x)
+            outputs.append(x)
+        return {"conv": tuple(conv_states), "rnn": tuple(carries)}, tuple(outputs)
+
+    def step(self, state, chunk_features):
+        """``(state, chunk_features [B, k*sub, n_mels]) -> (state, logits [B, k*up, V])`` (no dropout)."""
+        state, outputs = self.encode_step(state, chunk_features)
+        return state, self._logits(outputs[-1])
 
     def _check_streaming(self):
         if not self.streaming:

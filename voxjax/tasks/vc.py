@@ -1,12 +1,17 @@
 """Conversion task (``vc``): content from a frozen causal STT model + a speaker -> log-mel.
 
 Trained without parallel data: every utterance is reconstructed from its own content (the
-frozen language model's CTC log-posteriors, ``voxjax.models.conversion_model``) and its own
+frozen language model's per-frame outputs, ``voxjax.models.conversion_model``) and its own
 speaker, so at inference the same content with another speaker is that speaker saying it.
 
 Config: ``vc.content_workdir`` is the trained *causal* STT workdir (``model.streaming=True``)
-whose posteriors are the content; its stored config decides the content network, and before
-a workdir exists ``vc.content_config`` (a config name) gives its shapes. The speaker input:
+whose outputs are the content; its stored config decides the content network, and before
+a workdir exists ``vc.content_config`` (a config name) gives its shapes. Which outputs:
+  ``vc.content = 'posteriors'``: the CTC log-posteriors (a phonetic posteriorgram, Sun et al.,
+    2016): speaker-independent by construction, but mostly blank at 40 ms frames.
+  ``vc.content = 'bottleneck'``: the output of RNN layer ``vc.content_layer`` (-1 = the last,
+    under the CTC head): dense phonetic features, which may also carry some of the source voice.
+The speaker input:
   ``vc.speaker = 'id'``: a one-hot over the training speakers (``config.data.speakers``, as in
     TTS); only those voices can be targets.
   ``vc.speaker = 'embedding'``: the unit embedding of the frozen speaker model in
@@ -27,6 +32,7 @@ import numpy as np
 
 from voxjax import audio, checkpoint, config as config_lib, tasks
 from voxjax.data import pipeline, splits
+from voxjax.models import contract
 from voxjax.models.conversion_model import ConversionModel
 from voxjax.models.speaker_model import l2_normalise
 
@@ -34,6 +40,7 @@ SILENCE = float(np.log(audio.LOG_FLOOR))  # log-mel of digital silence: the padd
 # ``config.inference`` keys and their defaults (see configs/vc_synth.py).
 INFERENCE_DEFAULTS = {"chunk_ms": 40}
 SPEAKER_MODES = ("id", "embedding")
+CONTENT_KINDS = ("posteriors", "bottleneck")
 
 
 class ConversionTask(splits.SpeakerTable):
@@ -53,7 +60,15 @@ class ConversionTask(splits.SpeakerTable):
         if content.mel != self.mel:
             raise ValueError(f"mel settings differ: the content model reads {content.mel}, this "
                              f"config has {self.mel}")
-        self.model = ConversionModel.from_config(config.model, lm.ctc_upsample * lm.vocab_size,
+        if self.content_kind not in CONTENT_KINDS:
+            raise ValueError(f"vc.content must be one of {', '.join(CONTENT_KINDS)}, got "
+                             f"{self.content_kind!r}")
+        if not -lm.rnn_layers <= self.content_layer < lm.rnn_layers:
+            raise ValueError(f"vc.content_layer {self.content_layer} is out of range: the content "
+                             f"model has {lm.rnn_layers} RNN layers")
+        self._content_streamer = contract.Streamer(
+            lm, "step" if self.content_kind == "posteriors" else "encode_step")
+        self.model = ConversionModel.from_config(config.model, self.content_dim,
                                                  self.mel.n_mels, lm.subsampling)
         self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
         if config.vc.content_workdir:
@@ -84,13 +99,49 @@ class ConversionTask(splits.SpeakerTable):
                              "STT workdir for its content features")
         return checkpoint.load_params(workdir)
 
+    @property
+    def content_kind(self) -> str:
+        """``'posteriors'`` or ``'bottleneck'`` (``config.vc.content``)."""
+        return self.config.vc.get("content", "posteriors")  # older workdirs: posteriors
+
+    @property
+    def content_layer(self) -> int:
+        """The RNN layer whose output is the bottleneck content (``config.vc.content_layer``)."""
+        return int(self.config.vc.get("content_layer", -1))
+
+    @property
+    def content_dim(self) -> int:
+        """Content values per 40 ms frame: ``ctc_upsample * V`` posteriors, or ``rnn_hidden``."""
+        lm = self.content_task.model
+        if self.content_kind == "posteriors":
+            return lm.ctc_upsample * lm.vocab_size
+        return lm.rnn_hidden
+
+    def content_init_state(self, content_params, batch: int):
+        """Zero streaming state of the content network for ``batch`` streams."""
+        return self._content_streamer.init_state(content_params, batch)
+
+    def content_step(self, content_params, state, features):
+        """One chunk of the frozen content network (the streaming contract): ``features
+        [B, k * subsampling, n_mels]`` -> ``(state, content [B, k, content_dim])``."""
+        state, out = self._content_streamer.step(content_params, state, features)
+        if self.content_kind == "bottleneck":
+            return state, out[self.content_layer].astype(jnp.float32)
+        b, t, v = out.shape
+        up = self.content_task.model.ctc_upsample
+        return state, jax.nn.log_softmax(out.astype(jnp.float32)).reshape(b, t // up, up * v)
+
     def content(self, features, lengths):
         """``features [B, T, n_mels]`` (T a multiple of the content model's chunk) -> content
-        ``[B, T / subsampling, ctc_upsample * V]``: log-posteriors, no gradient."""
-        log_probs, _ = self.content_task.posteriors(self.content_params, features, lengths)
-        b, t, v = log_probs.shape
-        up = self.content_task.model.ctc_upsample
-        return jax.lax.stop_gradient(log_probs.reshape(b, t // up, up * v))
+        ``[B, T / subsampling, content_dim]``, no gradient: :meth:`content_step` under
+        ``lax.scan`` (causal, so ``lengths`` is not needed: padding cannot reach back)."""
+        del lengths
+        params = contract.variables(self.content_params)
+        state = self.content_init_state(params, features.shape[0])
+        _, content = contract.scan_offline(
+            self.content_step, params, state,
+            contract.to_chunks(features, self.content_task.chunk_frames))
+        return jax.lax.stop_gradient(contract.from_chunks(content))
 
     # ------------------------------------------------------------------ speaker input
     @property
@@ -174,8 +225,7 @@ class ConversionTask(splits.SpeakerTable):
         """Initial parameters for a batch's shapes."""
         features = self._padded(batch["features"])
         t = features.shape[1] // self.content_task.model.subsampling
-        lm = self.content_task.model
-        chunk = {"content": jnp.zeros((features.shape[0], t, lm.ctc_upsample * lm.vocab_size)),
+        chunk = {"content": jnp.zeros((features.shape[0], t, self.content_dim)),
                  "speaker": self._batch_vectors(batch),
                  "energy": features.mean(-1)}
         return self.model.init(rng, chunk)["params"]
