@@ -33,9 +33,12 @@ setup(
         "matplotlib>=3.8",
         "espeakng-loader>=0.2.4",
         "num2words>=0.5.13",
+        "aiohttp>=3.9",  # voxjax serve: HTTP + WebSocket server (and the tests' client)
     ],
+    package_data={"voxjax": ["live_page/*"]},
     extras_require={
-        "dev": ["pytest>=8.0", "pytest-xdist>=3.5", "wheel>=0.40"],  # wheel: the packaging test builds one
+        # wheel: the packaging test builds one; playwright drives Debian's chromium (no download)
+        "dev": ["pytest>=8.0", "pytest-xdist>=3.5", "wheel>=0.40", "playwright>=1.40"],
         "eval": ["pocketsphinx>=5.0.3"],
     },
     entry_points={"console_scripts": ["voxjax=voxjax.cli:main"]},

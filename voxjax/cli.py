@@ -14,6 +14,7 @@
     voxjax convert --vc W1 --decoder W2 [--stt W3] [--speaker S | --target-wav REF.wav]
                    [--stream] [--chunk-ms N] --out OUT.wav IN.wav
     voxjax convert --via-text --stt W1 --tts W2 --decoder W3 [--speaker S] --out OUT.wav IN.wav
+    voxjax serve --stt W [--tts W --decoder W] [--vc W --speaker S] [--host H] [--port P]
     voxjax main --workdir W [--tiny]
 
 Known failures (bad audio or text, missing data or checkpoints, wrong config keys: see
@@ -211,6 +212,19 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from voxjax import live
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger(__name__).warning("serving on %s: reachable from other machines",
+                                            args.host)
+    models = live.LiveModels.load(args.stt, args.tts, args.decoder, args.vc, args.speaker,
+                                  args.chunk_ms)
+    limits = live.ServerLimits(max_sessions=args.max_sessions or live.MAX_SESSIONS,
+                               allowed_origins=tuple(args.allow_origin))
+    live.serve(models, args.host, args.port, limits)
+    return 0
+
+
 def cmd_main(args) -> int:
     """The README's main job: corpus, training, evaluation, streaming demo, report."""
     from voxjax import main_job
@@ -297,6 +311,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-ms", type=int, help="streaming chunk (default: config.inference)")
     p.add_argument("--out", required=True, help="output wav")
     p.add_argument("input", help="source recording (any soundfile format)")
+    p = sub.add_parser("serve", help="live server: transcribe, speak and convert from a browser")
+    p.add_argument("--stt", help="causal STT workdir (live transcription)")
+    p.add_argument("--tts", help="TTS workdir (speak typed text; needs --decoder)")
+    p.add_argument("--vc", help="vc workdir (live conversion; needs --decoder)")
+    p.add_argument("--decoder", help="conv decoder workdir")
+    p.add_argument("--speaker", help="default target voice of convert and speak")
+    p.add_argument("--chunk-ms", type=int, help="streamed chunk (default: each config's)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-sessions", type=int, help="concurrent sessions allowed (default 16)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="another page origin allowed to connect (repeatable)")
+
     p = sub.add_parser("main", help="the main job: corpus, train, evaluate, report")
     p.add_argument("--workdir", default="runs/main")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (a smoke run in minutes)")
@@ -318,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args, rest = parser.parse_args(argv), []
     handlers = {"corpus": cmd_corpus, "eval": cmd_eval, "transcribe": cmd_transcribe,
-                "synthesize": cmd_synthesize, "convert": cmd_convert, "main": cmd_main}
+                "synthesize": cmd_synthesize, "convert": cmd_convert, "serve": cmd_serve,
+                "main": cmd_main}
     try:
         code = cmd_train(args, rest) if args.command == "train" else handlers[args.command](args)
     except KeyboardInterrupt:
