@@ -1,7 +1,8 @@
 """CPU speed benchmark for streaming speech conversion: algorithmic latency, per-chunk compute,
 end-to-end RTF, for several chunk sizes, against the offline (scanned) pass of the same step.
 
-    python benchmarks/convert.py [--vc W_vc --decoder W_decoder] [--chunk-ms 40 80 160]
+    python benchmarks/convert.py [--vc W_vc --decoder W_decoder] [--stt W --tts W]
+                                 [--chunk-ms 40 80 160]
                                  [--seconds 30] [--out benchmarks/results/convert.json]
 
 Models come from the workdirs (trained) or are freshly initialised from ``configs/vc_synth.py``
@@ -21,7 +22,14 @@ holding input sample ``j`` is complete, so input sample ``i`` is heard ``latency
 to ``chunk + latency_samples`` samples later (mean ``latency_samples + chunk / 2``), plus the
 compute of that chunk. The speaker vector is the first training speaker's (id models) or its
 class vector (embedding models): a reference's embedding is computed once, before streaming.
-Conversion via text (STT -> words -> TTS) is not built yet.
+
+Conversion via text (``--stt`` causal STT, ``--tts``, with ``--decoder``; trained workdirs only:
+random weights would make random words), the baseline beside it: ``ViaTextConverter`` sessions
+fed chunk by chunk after one untimed pass over the same audio (the TTS compiles one program
+per token padding and chunk size). Its rows time every ``feed``/``finish`` call (p50/p95; a
+call that completes a word also synthesises it), RTF over the whole audio, and "word final ->
+first audio" (the synthesizer's time to its first chunk). It has no algorithmic latency per
+sample: a word is heard once the recogniser has printed the space after it.
 """
 from __future__ import annotations
 
@@ -134,13 +142,51 @@ def run(args) -> dict:
         rows.append({"system": "convert(): offline scan of the step", "weights": weights,
                      "chunk_ms": ms, "rtf": totals["offline"] / seconds,
                      "compile_s": totals["offline_compile"], "notes": "the peer"})
+    if args.tts:
+        rows += bench_via_text(args, sr, waves, seconds, details)
     return {"command": shlex.join([sys.executable, *sys.argv]), "machine": info,
-            "models": {"vc": args.vc, "decoder": args.decoder, "weights": weights},
+            "models": {"vc": args.vc, "decoder": args.decoder, "stt": args.stt,
+                       "tts": args.tts, "weights": weights},
             "audio": {"seconds": seconds, "utterances": len(waves), "voice": args.voice},
             "targets_stated": {"latency_ms": LATENCY_MS, "chunk_p95_ms": CHUNK_P95_MS,
                                "streaming_rtf": STREAM_RTF},
-            "not_built": ["conversion via text (streaming STT -> words -> streaming TTS)"],
             "rows": rows, "details": details}
+
+
+def bench_via_text(args, sr: int, waves, seconds: float, details: dict) -> list[dict]:
+    """Rows of conversion via text (trained --stt, --tts, --decoder), one per chunk size."""
+    rows = []
+    for ms in args.chunk_ms:
+        conv = inference.load_via_text_converter(args.stt, args.tts, args.decoder, ms)
+        with evaluation.Stopwatch() as warm:  # compiles every shape the timed pass meets
+            for w in waves:
+                conv.convert(w, sr)
+        calls, first_audio, words = [], [], 0
+        with evaluation.Stopwatch() as total:
+            for w in waves:
+                session = conv.session()
+                for start in range(0, len(w), conv.chunk_samples):
+                    t0 = time.perf_counter()
+                    session.feed(w[start:start + conv.chunk_samples])
+                    calls.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                session.finish()
+                calls.append(time.perf_counter() - t0)
+                first_audio += [e["first_audio_s"] for e in session.events
+                                if e["first_audio_s"] is not None]
+                words += sum(len(e["words"].split()) for e in session.events)
+        lat = evaluation.latency_summary(calls)
+        first = evaluation.latency_summary(first_audio) if first_audio else {"median_ms": None}
+        details[f"via_text_{ms}"] = {"calls": len(calls), "words": words, "warmup_s": warm.seconds,
+                                     "first_audio": first}
+        rows.append({"system": "via text: session (greedy STT -> words -> TTS)",
+                     "weights": "trained", "chunk_ms": ms, **lat, "rtf": total.seconds / seconds,
+                     "compile_s": max(0.0, warm.seconds - total.seconds),
+                     "target": verdict("RTF", total.seconds / seconds, STREAM_RTF),
+                     "notes": f"{words} words; word final -> first audio p50 "
+                              f"{first['median_ms'] or float('nan'):.1f} ms; no per-sample "
+                              "latency (a word is heard after its following space)"})
+    return rows
 
 
 def main(argv=None) -> None:
@@ -148,6 +194,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--vc", help="trained vc workdir (default: random init of configs/vc_synth.py)")
     p.add_argument("--decoder", help="trained conv decoder workdir (with --vc)")
+    p.add_argument("--stt", help="trained causal STT workdir: conversion via text (with --tts)")
+    p.add_argument("--tts", help="trained TTS workdir: conversion via text (with --stt, "
+                                 "--decoder)")
     p.add_argument("--chunk-ms", type=int, nargs="+", default=[40, 80, 160],
                    help="streaming chunk sizes (multiples of 40 ms)")
     p.add_argument("--seconds", type=float, default=30.0, help="test audio to synthesise")
@@ -156,8 +205,10 @@ def main(argv=None) -> None:
     p.add_argument("--voice", default="en-us", help="eSpeak voice of the test audio")
     p.add_argument("--out", default="benchmarks/results/convert.json", help="JSON output path")
     args = p.parse_args(argv)
-    if bool(args.vc) != bool(args.decoder):
-        p.error("give --vc and --decoder together (or neither, for random init)")
+    if args.vc and not args.decoder:
+        p.error("--vc needs --decoder (without --vc the direct rows use random init)")
+    if bool(args.stt) != bool(args.tts) or (args.tts and not args.decoder):
+        p.error("conversion via text needs --stt, --tts and --decoder together")
     result = run(args)
     print(f"\n{result['audio']['seconds']:.1f} s of audio, {result['audio']['utterances']} "
           f"utterances; {result['machine']['platform']}, {result['machine']['cpu_count']} CPUs, "
