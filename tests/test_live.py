@@ -142,6 +142,8 @@ BAD_INPUTS = {
                         "unknown speaker 'nobody'"),
     "second start": ([("start", None), ("json", {"type": "start", "mode": "transcribe"})],
                      "already started a session"),
+    "audio after stop": ([("start", None), ("json", {"type": "stop"}), ("bytes", b"\0\0" * 64)],
+                         "audio after the stop message"),
     "unknown message": ([("start", None), ("json", {"type": "dance"})], "unknown message type"),
     "text to a transcriber": ([("start", None), ("json", {"type": "speak", "text": "hi"})],
                               "need a speak session"),
@@ -195,7 +197,8 @@ def test_bad_input_closes_only_that_client_with_one_error(models):
         messages, code = results[name]
         errors = [m for m in messages if m["type"] == "error"]
         assert len(errors) == 1 and messages[-1] is errors[0], (name, messages)
-        assert all(m["type"] == "ready" for m in messages[:-1]), (name, messages)
+        normal = ("ready", "partial", "timing", "final", "end")  # replies before the mistake
+        assert all(m["type"] in normal for m in messages[:-1]), (name, messages)
         assert words in errors[0]["message"], (name, errors[0]["message"])
         assert code is not None and code != 1000, (name, code)
     assert final[-1] == {"type": "end"} and any(m.get("type") == "final" for m in final
@@ -253,3 +256,29 @@ def test_a_mode_without_its_model_is_refused(models):
     assert got == [{"type": "error", "message": "this server was started without a model for "
                                                "'convert' (it serves transcribe)"}]
     assert sessions == 0
+
+
+def test_a_failing_model_ends_only_its_session_with_an_internal_error(models, caplog):
+    class BrokenSession:
+        def feed(self, samples):
+            raise RuntimeError("model exploded")
+
+    class BrokenTranscriber:
+        mel_cfg = models.transcriber.mel_cfg
+
+        def session(self):
+            return BrokenSession()
+
+    async def scenario(client, server):
+        ws = await client.ws_connect("/ws")
+        await ws.send_json({"type": "start", "mode": "transcribe"})
+        await ws.receive()
+        got = await exchange(ws, [np.zeros(640, "<i2").tobytes()], stop=False)
+        health = await (await client.get("/healthz")).json()  # the server still answers
+        return got, ws.close_code, health
+
+    (got, code, health), sessions = run(live.LiveModels(transcriber=BrokenTranscriber()),
+                                        scenario)
+    assert got == [{"type": "error", "message": "internal server error (logged)"}]
+    assert code == 1011 and health["ready"] and sessions == 0
+    assert "model exploded" in caplog.text  # the traceback went to the log

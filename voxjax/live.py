@@ -167,6 +167,7 @@ class Session:
         speaker = start.get("speaker") or models.speaker
         self.speaker = speaker
         self._last_text = ""
+        self.stopped = False  # transcribe and convert take no audio after their stop
         self.received: list[np.ndarray] = []  # the input audio, kept when the server records
         self.keep_input = False
         try:
@@ -189,6 +190,8 @@ class Session:
         """One binary frame of input audio -> partial transcript or converted audio."""
         if self.mode == "speak":
             raise ProtocolError("speak sessions take text messages, not audio frames")
+        if self.stopped:
+            raise ProtocolError("audio after the stop message: start a new session")
         if len(data) > self.max_frame_bytes:
             raise ProtocolError(f"binary frame of {len(data)} bytes is over the "
                                 f"{self.max_frame_bytes}-byte limit ({MAX_FRAME_SECONDS:g} s)")
@@ -211,6 +214,9 @@ class Session:
 
     def stop(self) -> list:
         """The end of the input: the final transcript, or the rest of the converted audio."""
+        if self.stopped:
+            raise ProtocolError("a second stop message")
+        self.stopped = self.mode != "speak"
         if self.mode == "transcribe":
             return [{"type": "final", "text": self.stream.finish()}, {"type": "end"}]
         if self.mode == "convert":
@@ -322,6 +328,11 @@ class LiveServer:
                 await ws.close(code=WSCloseCode.POLICY_VIOLATION)
         except (ConnectionResetError, asyncio.CancelledError):
             pass  # the client went away: its session is dropped below
+        except Exception:  # a bug, not the client's fault: say so, keep serving the others
+            log.exception("live session failed")
+            if not ws.closed:
+                await ws.send_json({"type": "error", "message": "internal server error (logged)"})
+                await ws.close(code=WSCloseCode.INTERNAL_ERROR)
         finally:
             self.sessions -= 1
         return ws
