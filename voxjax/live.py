@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -401,6 +402,10 @@ class LiveServer:
     def start_up(self) -> None:
         """Compiles every model (before the port opens), then marks the server ready."""
         self.models.warm_up()
+        # The loaded models and compiled programs live as long as the server: move them out of
+        # the collector's generations, so a full collection does not walk them mid-session.
+        gc.collect()
+        gc.freeze()
         self.ready = True
 
 
