@@ -144,6 +144,8 @@ BAD_INPUTS = {
                      "already started a session"),
     "audio after stop": ([("start", None), ("json", {"type": "stop"}), ("bytes", b"\0\0" * 64)],
                          "audio after the stop message"),
+    "second stop": ([("start", None), ("json", {"type": "stop"}), ("json", {"type": "stop"})],
+                    "a second stop message"),
     "unknown message": ([("start", None), ("json", {"type": "dance"})], "unknown message type"),
     "text to a transcriber": ([("start", None), ("json", {"type": "speak", "text": "hi"})],
                               "need a speak session"),
