@@ -3,23 +3,30 @@ loses nothing and moves nowhere), the corpus renderer speaks like the corpus, an
 on a vc workdir writes its report, zero-shot targets included."""
 import json
 import os
+import types
 
 import numpy as np
 import pytest
 
-from voxjax import audio, cli, evaluation, inference
+from voxjax import audio, cli, evaluation, inference, text
 from voxjax.conversion_evaluation import (SpeakerJudge, Target, evaluate_conversion,
-                                          judge_sources, pick_speakers)
+                                          judge_sources, pick_speakers, stage_cers)
 from voxjax.corpus import build
 from voxjax.tts_evaluation import stt_judge
 
 
 class IdentityConverter:
-    """Returns the source unchanged: every 'conversion' is the source recording itself."""
+    """Returns the source unchanged: every 'conversion' is the source recording itself; records
+    the target of each call."""
 
     sample_rate = 16000
 
+    def __init__(self, speakers=()):
+        self.task = types.SimpleNamespace(speakers=list(speakers))
+        self.calls = []
+
     def convert(self, wave, rate, speaker=None, reference=None):
+        self.calls.append((speaker, reference))
         return wave
 
 
@@ -70,6 +77,23 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
         assert s["target_voice_accuracy"] == pytest.approx(
             np.mean([voice(r["nearest_speaker"]) == voice(r["target"]) for r in other_voice]))
 
+    # Loss by stage: lossless stages keep the sources' CER; own voice = the source's speaker by
+    # name when the model knows it, else the source recording as the reference.
+    known = IdentityConverter(speakers=[utts[0].speaker])
+    stages = stage_cers(known, sources, judge, copy_synthesis=lambda wave: wave)
+    assert stages["copy_cer"] == stages["own_voice_cer"] == s["source_cer"]
+    assert known.calls[0] == (utts[0].speaker, None)
+    assert all(spk is None and ref is src.wave for (spk, ref), src in zip(known.calls[1:],
+                                                                           sources[1:])
+               if src.utterance.speaker != utts[0].speaker)
+    silent = stage_cers(known, sources, judge, copy_synthesis=np.zeros_like)
+    expected = evaluation.error_rates([text.normalize(src.utterance.text) for src in sources],
+                                      [judge.transcribe(np.zeros_like(src.wave))
+                                       for src in sources])["cer"]
+    assert silent["copy_cer"] == pytest.approx(expected)
+    if s["source_cer"] > 0:
+        assert silent["copy_cer_ratio"] == pytest.approx(expected / s["source_cer"])
+
 
 def test_voice_variant_groups_accents_of_one_voice():
     assert build.voice_variant("en-us+m3") == build.voice_variant("en-gb-x-rp+m3") == "m3"
@@ -102,7 +126,8 @@ def test_eval_cli_on_a_vc_workdir_writes_the_report(capsys, tiny_vc_embedding_wo
     assert cli.main(argv + ["--speaker-model", tiny_speaker_workdir]) == 0
     printed = capsys.readouterr()[0]
     metrics = dict(item.split("=", 1) for item in printed.split())
-    for key in ("cer_ratio", "target_accuracy", "mcd_target_db", "zero_shot_cer_ratio",
+    for key in ("cer_ratio", "target_accuracy", "mcd_target_db", "copy_cer_ratio",
+                "own_voice_cer_ratio", "zero_shot_cer_ratio",
                 "zero_shot_cos_target", "zero_shot_mcd_target_db"):
         assert np.isfinite(float(metrics[key])), key
     assert "zero_shot_target_accuracy" not in metrics  # an unseen voice cannot be named

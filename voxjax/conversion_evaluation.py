@@ -17,6 +17,10 @@ renders the utterance in ``t``'s voice, and three judges look at the result:
                    over targets of another voice than the source's. ``judge_accuracy`` (and
                    ``judge_voice_accuracy``) is how often the speaker model names the *source
                    recordings* right: the ceiling of the identification figures
+  where the words go  (``stage_cers``) the judge's CER on the decoder's copy synthesis of
+                   each source (the vocoder's share of the loss) and on each source converted
+                   to its *own* speaker (content + conversion model + decoder, no voice
+                   change), beside the CER of the conversions to other voices
   distance         MCD-DTW (:func:`voxjax.evaluation.mel_cepstral_distortion`) to the target's
                    own rendering of the same sentence, beside MCD(source, that rendering): free
                    in the built-in corpus, where eSpeak speaks any sentence in any corpus voice
@@ -186,6 +190,31 @@ def evaluate_conversion(converter, sources: list[Source], targets: list[Target],
     return {"summary": summary, "details": details}
 
 
+def stage_cers(converter, sources: list[Source], judge, copy_synthesis) -> dict:
+    """Where intelligibility is lost: the judge's CER (and ratio to the sources) on
+    ``copy_synthesis(wave) -> wave`` (the decoder on each source's own log-mel) and on each
+    source converted to its own speaker (the table's name when the model knows the speaker,
+    else the source recording as the reference)."""
+    sr = converter.sample_rate
+    refs, copies, own = [], [], []
+    for item in tqdm(sources, desc="copy + own voice", leave=False):
+        utt, wave = item.utterance, item.wave
+        refs.append(text.normalize(utt.text))
+        copies.append(judge.transcribe(copy_synthesis(wave)))
+        if utt.speaker in converter.task.speakers:
+            out = converter.convert(wave, sr, utt.speaker)
+        else:
+            out = converter.convert(wave, sr, reference=wave)
+        own.append(judge.transcribe(out))
+    source_cer = evaluation.error_rates(refs, [s.hypothesis for s in sources])["cer"]
+    result = {}
+    for name, hyps in (("copy", copies), ("own_voice", own)):
+        cer = evaluation.error_rates(refs, hyps)["cer"]
+        result[f"{name}_cer"] = cer
+        result[f"{name}_cer_ratio"] = cer / source_cer if source_cer > 0 else NAN
+    return result
+
+
 def summarise(details: list[dict], refs: list[str], hyps: list[str],
               source_hyps: list[str]) -> dict:
     """The flat figures of :func:`evaluate_conversion` over its detail rows."""
@@ -232,7 +261,7 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     under ``eval_<split>/`` in the vc workdir; returns the flat summary (zero-shot and via-text
     figures apart, keys ``zero_shot_*`` and ``via_text_*``)."""
     from voxjax.corpus import build
-    from voxjax.tts_evaluation import stt_judge
+    from voxjax.tts_evaluation import copy_synthesis_system, stt_judge
     converter = inference.load_converter(vc_workdir, decoder_workdir)
     task = converter.task
     if zero_shot and task.speaker_mode != "embedding":
@@ -259,6 +288,8 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
               "speaker_model": os.path.abspath(speaker_workdir), "targets": [t.name for t in chosen]}
     report = evaluate_conversion(converter, sources, chosen, judge, speaker_judge, render,
                                  out_dir, voice_of=voice_of)
+    copy = copy_synthesis_system(*inference.load_workdir(decoder_workdir)[1:])
+    report["summary"].update(stage_cers(converter, sources, judge, lambda wave: copy(None, wave)))
     result.update(report["summary"])
     reports = {"seen": report}
     if unseen_targets:
@@ -282,7 +313,8 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     return result
 
 
-COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "target_accuracy",
+COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "copy_cer",
+           "own_voice_cer", "target_accuracy",
            "source_rate", "target_voice_accuracy", "source_voice_rate", "judge_accuracy",
            "judge_voice_accuracy", "closer_to_target_rate", "unjudged_voice", "cos_target",
            "cos_source", "source_cos_target", "mcd_target_db", "mcd_source_target_db")
