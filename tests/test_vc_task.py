@@ -94,6 +94,18 @@ def test_embedding_conditioned_model_converts_to_a_reference_voice(capsys, tmp_p
     assert by_reference.shape == by_name.shape and not np.allclose(by_reference, by_name, atol=1e-4)
     with pytest.raises(ValueError, match="not both"):
         task.target_vector(task.speakers[1], reference, rate)
+    # A training speaker by name: the unit mean of its training recordings' embeddings (the
+    # kind of vector training conditions on), not the speaker model's class vector.
+    name = task.speakers[1]
+    own = [task.speaker_task.embed(task.speaker_params, audio.load_audio(u.path, rate), rate)
+           for u in task.utterances("train") if u.speaker == name]
+    mean = np.mean(own, axis=0)
+    np.testing.assert_allclose(task.target_vector(name)[0], mean / np.linalg.norm(mean),
+                               atol=1e-5)
+    task.config.data.speakers = (*task.config.data.speakers, "nobody")
+    task.__dict__.pop("speakers", None), task.__dict__.pop("_speaker_index", None)
+    with pytest.raises(ValueError, match="no training recordings"):
+        task.target_vector("nobody")
 
     ref_path = tmp_path / "reference.wav"
     audio.save_audio(ref_path, reference, rate)

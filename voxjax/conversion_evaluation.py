@@ -26,10 +26,11 @@ renders the utterance in ``t``'s voice, and three judges look at the result:
                    in the built-in corpus, where eSpeak speaks any sentence in any corpus voice
                    (:func:`voxjax.corpus.build.render`)
 
-A target is a training speaker (its vector: the speaker model's class vector) or, for
-conversion models conditioned on embeddings, a *zero-shot* voice given by a reference
-recording (its vector: the reference's embedding; no identification, since the speaker model
-cannot name a voice it never saw).
+A target is a training speaker (the judge's vector for it: the speaker model's class vector;
+an embedding-conditioned converter is itself conditioned on the mean embedding of the
+speaker's training recordings) or, for conversion models conditioned on embeddings, a
+*zero-shot* voice given by a reference recording (its vector: the reference's embedding; no
+identification, since the speaker model cannot name a voice it never saw).
 """
 from __future__ import annotations
 
