@@ -12,9 +12,10 @@ and ``voxjax eval``, README "Speech conversion"): ``posteriors`` CER ratio 4.77,
 65%, MCD 4.77 dB; ``bottleneck_last`` 3.52, 67%, 4.46 dB (MCD(source, target) 6.40 dB).
 ``bottleneck_middle`` (layer -2 of 3) beat ``bottleneck_last`` on 2026-12-06 (x86_64), both
 embedding-conditioned (``--config.vc.speaker=embedding``, trained by hand as in the README):
-valid mel L1 1.111 vs 1.219, the judge's CER on sources converted to their own voice 16.7% vs
-28.4% (sources 3.1%). ``bottleneck_first`` is not measured yet. ``--tiny`` content models have one
-RNN layer: run it with ``--only posteriors bottleneck_last``.
+valid mel L1 1.111 vs 1.219, the judge's CER on sources converted to their own voice 16.0% vs
+28.4% (sources 3.1%), CER ratio into other voices 7.27 vs 11.4. ``bottleneck_first`` is not
+measured yet. ``--tiny`` content models have one RNN layer: run it with
+``--only posteriors bottleneck_last``.
 """
 from __future__ import annotations
 
