@@ -20,8 +20,8 @@ Algorithmic latency comes from the models' alignment, not from timing: output sa
 renders input sample ``j - latency_samples`` (the conv decoder's) and is emitted once the chunk
 holding input sample ``j`` is complete, so input sample ``i`` is heard ``latency_samples + 1``
 to ``chunk + latency_samples`` samples later (mean ``latency_samples + chunk / 2``), plus the
-compute of that chunk. The speaker vector is the first training speaker's (id models) or its
-class vector (embedding models): a reference's embedding is computed once, before streaming.
+compute of that chunk. The speaker vector is the first training speaker's (id models) or the
+mean embedding of its training recordings (embedding models): computed once, before streaming.
 
 Conversion via text (``--stt`` causal STT, ``--tts``, with ``--decoder``; trained workdirs only:
 random weights would make random words), the baseline beside it: ``ViaTextConverter`` sessions
