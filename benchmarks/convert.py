@@ -17,9 +17,10 @@ the offline scan (``convert()``, ``contract.scan_offline`` of the same step) as 
 path runs once before it is timed; ``compile_s`` is that first pass minus the steady one.
 
 Algorithmic latency comes from the models' alignment, not from timing: output sample ``j``
-renders input sample ``j - latency_samples`` (the conv decoder's) and is emitted once the chunk
-holding input sample ``j`` is complete, so input sample ``i`` is heard ``latency_samples + 1``
-to ``chunk + latency_samples`` samples later (mean ``latency_samples + chunk / 2``), plus the
+renders input sample ``j - latency`` (the conversion model's look-ahead plus the conv decoder's
+``latency_samples``) and is emitted once the chunk holding input sample ``j`` is complete, so
+input sample ``i`` is heard ``latency + 1`` to ``chunk + latency`` samples later (mean
+``latency + chunk / 2``), plus the
 compute of that chunk. The speaker vector is the first training speaker's (id models) or the
 mean embedding of its training recordings (embedding models): computed once, before streaming.
 
@@ -116,7 +117,7 @@ def run(args) -> dict:
                      "target": "; ".join([verdict("latency ms", worst, LATENCY_MS),
                                           verdict("p95 ms", lat["p95_ms"], CHUNK_P95_MS)])
                      if ms == TARGET_CHUNK_MS else f"(targets stated for {TARGET_CHUNK_MS} ms)",
-                     "notes": f"{len(times)} chunks; latency = chunk + decoder lag "
+                     "notes": f"{len(times)} chunks; latency = chunk + look-ahead and decoder lag "
                               f"{latency:.1f} ms (worst case; mean {ms / 2 + latency:.1f})"})
         # 2. the live loop and 3. the offline scan, whole utterances, median of --repeats
         totals = {}

@@ -72,6 +72,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.rnn_hidden = 256
     model.rnn_layers = 2
     model.use_energy = True
+    model.lookahead_frames = 0  # output frame t renders input frame t - 3 with 3 (+30 ms latency)
 
     config.inference = inference = ml_collections.ConfigDict()
     inference.chunk_ms = 40  # streamed input chunk (a multiple of the content model's 40 ms)

@@ -120,3 +120,33 @@ def test_posteriors_converter_streams_equal_to_offline(models):
     np.testing.assert_allclose(converter.convert(source, 16000, "a", stream=True), offline,
                                atol=1e-4)
     assert offline.shape == source.shape and np.abs(offline).max() > 0
+
+
+def test_look_ahead_renders_each_frame_from_later_input_and_streams_equal_to_offline(models):
+    """``model.lookahead_frames = 3``: predicted frame t may read input up to t + 3, never the
+    past alone; the prediction stays frame-aligned with its source, the converter's latency
+    grows by three hops, and streamed output still equals offline."""
+    task, _, decoder, decoder_params = models
+    config = task.config.copy_and_resolve_references()
+    config.model.lookahead_frames = 3
+    ahead = tasks.get(config)
+    ahead.__dict__["content_params"] = task.content_params
+    batch = {"features": np.zeros((1, 64, 80), np.float32) - 8,
+             "feature_lengths": np.array([64], np.int32), "speaker": np.zeros(1, np.int32)}
+    params = ahead.init(jax.random.key(4), batch)
+    features = jnp.asarray(np.random.default_rng(5).normal(-8, 4, (1, 64, 80)), jnp.float32)
+    edited = features.at[:, 32:].add(3.0)  # a change from frame 32 (a content-frame start) on
+    vector = ahead.speaker_vectors(np.zeros(1, np.int32))
+    before, target = ahead._forward_jit(params, features, np.array([64]), vector)
+    after, _ = ahead._forward_jit(params, edited, np.array([64]), vector)
+    assert before.shape == target.shape and target.shape[1] >= 64
+    np.testing.assert_array_equal(target[:, :64], features)  # aligned with the source
+    np.testing.assert_allclose(after[:, :29], before[:, :29], atol=1e-5)
+    assert not np.allclose(after[:, 29:32], before[:, 29:32], atol=1e-3)  # read ahead
+    converter = StreamingConverter(ahead, params, decoder, decoder_params, chunk_ms=40)
+    assert converter.latency == decoder.latency_samples + 3 * 160
+    source = speech(0.6, 4)
+    offline = converter.convert(source, 16000, "a")
+    np.testing.assert_allclose(converter.convert(source, 16000, "a", stream=True), offline,
+                               atol=1e-4)
+    assert offline.shape == source.shape and np.abs(offline).max() > 0

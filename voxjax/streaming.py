@@ -398,7 +398,8 @@ class StreamingConverter:
     ``params = {'content', 'vc', 'decoder'}``; a chunk is ``{'audio': [B, chunk_samples],
     'speaker': [B, S]}`` (the target's speaker vector, the same every chunk); the step returns
     ``(log_mel [B, k, n_mels], wave [B, k * hop])`` with ``k = chunk_samples / hop``. Output
-    sample ``i`` renders input sample ``i - latency_samples`` (the decoder's alignment);
+    sample ``i`` renders input sample ``i - latency`` (the conversion model's
+    ``lookahead_frames`` hops plus the decoder's ``latency_samples``);
     :meth:`convert` drops those leading samples and flushes them with silent chunks, so its
     output lines up with the input sample for sample. :meth:`session` is a live stream
     (``feed`` samples as they arrive, converted samples come back per whole chunk);
@@ -418,7 +419,9 @@ class StreamingConverter:
                              f"{self.mel_cfg.hop_length}")
         self.chunk_ms = chunk_ms or vc_task.inference["chunk_ms"]
         self.chunk_samples = chunk_samples(content.model, self.mel_cfg, self.chunk_ms)
-        self.latency = int(decoder.latency_samples)
+        # The conversion model renders its input lookahead_frames late, the decoder its own.
+        self.latency = (int(decoder.latency_samples)
+                        + vc_task.model.lookahead_frames * self.mel_cfg.hop_length)
         self.params = {"content": contract.variables(vc_task.content_params),
                        "vc": contract.variables(vc_params),
                        "decoder": contract.variables(decoder_params)}
@@ -481,7 +484,7 @@ class StreamingConverter:
 class ConverterSession:
     """Buffers arbitrary-size blocks of samples at the converter's rate, runs the jitted step
     per full chunk and returns the converted audio as it is made. Output is aligned with the
-    input: the decoder's first ``latency`` samples (rendering input before time zero) are
+    input: the first ``latency`` samples (rendering input before time zero) are
     dropped, and :meth:`finish` flushes the last ones with silence, so the feeds and the finish
     together return exactly as many samples as were fed (the same samples as the offline
     :meth:`StreamingConverter.convert`)."""

@@ -15,7 +15,14 @@ Layout (content ``[B, T, C]`` at 40 ms, speaker vector ``[B, S]``, optional per-
 
 The speaker vector is one-hot over the training speakers (the task's ``vc.speaker = 'id'``,
 Dense on one-hot = an embedding table) or a speaker model's unit embedding (``'embedding'``:
-any voice with a reference recording). Everything is causal, so the model streams through the
+any voice with a reference recording).
+
+Look-ahead (``lookahead_frames = d``): output frame ``t`` is trained to render mel frame
+``t - d``, so each frame is made from content up to ``d`` (to ``d + 3``) frames past it. The
+causal language model recognises a sound only after hearing some of it, so with ``d = 0`` the
+start of every sound is drawn before its content has arrived. The network itself is unchanged;
+the task aligns its output (``voxjax.tasks.vc``) and the converter adds ``d`` hops to its
+latency (``voxjax.streaming.StreamingConverter``). Everything is causal, so the model streams through the
 contract of ``voxjax.models.contract``: ``init_state(batch)``, ``step(state, chunk)`` with a
 chunk ``{'content': [B, k, C], 'speaker': [B, S], 'energy': [B, 4k]}``; ``__call__`` on a
 whole utterance is the step from the zero state, so chunked output equals offline output.
@@ -40,6 +47,7 @@ class ConversionModel(nn.Module):
     rnn_hidden: int = 256
     rnn_layers: int = 2
     use_energy: bool = True  # the source's frame energy as an input (prosody, not identity)
+    lookahead_frames: int = 0  # output frame t renders mel frame t - lookahead_frames
     feature_mean: float = -8.0
     feature_std: float = 4.0
 

@@ -224,17 +224,23 @@ class ConversionTask(splits.SpeakerTable):
             cache[name] = np.asarray(l2_normalise(np.mean(vectors, axis=0)), np.float32)
         return cache[name]
 
-    def _padded(self, features):
-        pad = -features.shape[1] % self.content_task.chunk_frames  # whole content chunks
+    def _padded(self, features, extra: int = 0):
+        """``extra`` frames of silence, then up to whole content chunks."""
+        pad = extra + -(features.shape[1] + extra) % self.content_task.chunk_frames
         return jnp.pad(jnp.asarray(features, jnp.float32), ((0, 0), (0, pad), (0, 0)),
                        constant_values=SILENCE)
 
     def _predict(self, params, features, lengths, vectors):
-        """Source log-mel + target speaker vectors -> ``(predicted log-mel, padded source)``."""
-        features = self._padded(features)
+        """Source log-mel + target speaker vectors -> ``(predicted log-mel, padded source)``,
+        frame for frame: the model's output is shifted back by its ``lookahead_frames``, which
+        reads that many frames of silence past the end."""
+        ahead = self.model.lookahead_frames
+        features = self._padded(features, ahead)
         chunk = {"content": self.content(features, lengths),
                  "speaker": vectors, "energy": features.mean(-1)}
-        return self.model.apply({"params": params}, chunk), features
+        aligned = features.shape[1] - ahead
+        return (self.model.apply({"params": params}, chunk)[:, ahead:],
+                features[:, :aligned])
 
     # ------------------------------------------------------------------ data and model
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
