@@ -44,6 +44,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     vc.content_layer = -2  # bottleneck only: which RNN layer (-1 = the last, under the CTC head)
     vc.speaker = "id"  # id: one-hot over data.speakers | embedding: the speaker model's
     vc.speaker_workdir = ""  # embedding only: a trained speaker workdir (runs/speaker_synth)
+    vc.cache_content = True  # compute the frozen content once before training, not every step
 
     config.data = data = ml_collections.ConfigDict()
     data.dataset = "synth"  # synth | ljspeech | librispeech | fsdd | manifest

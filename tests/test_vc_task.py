@@ -1,5 +1,6 @@
 """The ``vc`` task: trains through the one trainer on the tiny corpus with a trained tiny causal
 STT model as its frozen content network, learns, and converts a recording to another voice."""
+import jax
 import numpy as np
 import pytest
 import soundfile as sf
@@ -139,3 +140,35 @@ def test_reference_voices_need_an_embedding_model(capsys, tmp_path, tiny_vc_work
     config.vc.speaker = "embedding"
     with pytest.raises(ValueError, match="needs vc.speaker_workdir"):
         tasks.get(config)
+
+
+def test_cached_content_is_what_the_training_step_would_compute(tiny_corpus,
+                                                                 tiny_streaming_workdir):
+    """With vc.cache_content every training batch carries its rows' frozen content, computed
+    once before training; the loss from it equals the loss that runs the content network."""
+    config = config_lib.load("vc_synth", "tiny")
+    config.data.root = tiny_corpus
+    config.vc.content_workdir = tiny_streaming_workdir
+    config.model.lookahead_frames = 3  # the cache must cover the look-ahead's extra frames
+    task = tasks.get(config)
+    iterator = task.train_iterator()
+    try:
+        batches = [next(iterator) for _ in range(3)]
+    finally:
+        iterator.close()
+    params = task.init(jax.random.key(0), batches[0])
+    for batch in batches:
+        live = {k: v for k, v in batch.items() if k != "content"}
+        padded = task._padded(batch["features"], 3)
+        expected = task.content(padded, batch["feature_lengths"])
+        real = batch["weights"] > 0
+        np.testing.assert_allclose(batch["content"][real], np.asarray(expected)[real], atol=1e-5)
+        cached_loss, _ = task.loss(params, batch, None)
+        live_loss, _ = task.loss(params, live, None)
+        np.testing.assert_allclose(float(cached_loss), float(live_loss), rtol=1e-5)
+    config.vc.cache_content = False
+    iterator = tasks.get(config).train_iterator()
+    try:
+        assert "content" not in next(iterator)
+    finally:
+        iterator.close()

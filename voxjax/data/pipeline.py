@@ -208,6 +208,10 @@ class _MakeBatch:
     with its own ``speeds`` entry. With an active ``augment`` (:class:`WaveAugment`) every row's
     audio is augmented with a generator seeded by ``(seed, batch key, row)``, so a batch is the
     same whichever worker builds it and after a resume; such features cannot be cached.
+
+    ``extras`` (``{name: one array per item}``, set by a task after :func:`train_plan`) adds
+    each name to every batch: the rows' arrays stacked, zeros for padding rows. The arrays of
+    one bucket must share a shape (e.g. features of the item computed at its bucket's length).
     """
 
     def __init__(self, paths: list[str], labels: list[np.ndarray | None],
@@ -222,6 +226,7 @@ class _MakeBatch:
         self.speeds = speeds  # per-item speed factor, or None (all 1)
         self.augment = augment if augment is not None and augment.active else None
         self.seed = seed
+        self.extras: dict[str, list[np.ndarray]] = {}
 
     def _features(self, item: _BatchItem) -> dict[int, np.ndarray]:
         """``{row: features}`` for the real rows of a batch."""
@@ -260,6 +265,10 @@ class _MakeBatch:
             batch["weights"][row] = 1.0
         if self.speakers is not None:
             batch["speaker"] = np.where(item.rows >= 0, self.speakers[item.rows], 0).astype(np.int32)
+        for name, arrays in self.extras.items():
+            real = [arrays[int(i)] for i in item.rows if i >= 0]
+            batch[name] = np.stack([arrays[int(i)] if i >= 0 else np.zeros_like(real[0])
+                                    for i in item.rows])
         if self.with_index:
             batch["index"] = np.asarray(item.rows, np.int32)  # utterance index, -1 = padding
         return batch
@@ -336,6 +345,18 @@ class TrainPlan:
         return _BatchItem(rows=rows[position, self.row_slice], frames=frames,
                           label_width=self.label_width[frames], key=int(index))
 
+    def item_batches(self):
+        """Every item once, bucket by bucket, in batches of ``batch_size`` rows (the last of a
+        bucket padded with -1 rows): for computing per-item arrays (``_MakeBatch.extras``) with
+        the features the training batches will have."""
+        for bucket, pools in self.pools.items():
+            items = np.unique(np.concatenate([members for members, _ in pools]))
+            for start in range(0, len(items), self.batch_size):
+                rows = np.full((self.batch_size,), -1, np.int64)
+                part = items[start:start + self.batch_size]
+                rows[: len(part)] = part
+                yield _BatchItem(rows=rows, frames=bucket, label_width=self.label_width[bucket])
+
     def __getstate__(self):  # the lock and cache stay behind when shipped to a worker
         state = dict(self.__dict__)
         state.pop("_lock"), state.pop("_cache")
@@ -343,6 +364,13 @@ class TrainPlan:
 
     def __setstate__(self, state):
         self.__dict__.update(state, _cache={}, _lock=threading.Lock())
+
+
+def iterate(plan: "TrainPlan | list[_BatchItem]", make_batch: _MakeBatch,
+            num_workers: int) -> grain.DatasetIterator:
+    """The batches of a plan (:func:`train_plan`, :func:`eval_plan`), built in ``num_workers``
+    processes when > 0. Close the iterator when done."""
+    return _finish(grain.MapDataset.source(plan).map(make_batch), num_workers)
 
 
 def _finish(dataset: grain.MapDataset, num_workers: int) -> grain.DatasetIterator:
@@ -443,7 +471,7 @@ def train_iterator(config, utterances: list[Utterance], process_index: int = 0,
     """
     plan, make_batch = train_plan(config, utterances, process_index, process_count, encode,
                                   speakers, rates)
-    return _finish(grain.MapDataset.source(plan).map(make_batch), config.data.num_workers)
+    return iterate(plan, make_batch, config.data.num_workers)
 
 
 def eval_plan(config, utterances: list[Utterance], batch_size: int | None = None,
@@ -496,4 +524,4 @@ def eval_batches(config, utterances: list[Utterance], batch_size: int | None = N
     if not utterances:
         raise DataError("no utterances to evaluate")
     items, make_batch = eval_plan(config, utterances, batch_size, encode, speakers)
-    return _finish(grain.MapDataset.source(items).map(make_batch), config.data.num_workers)
+    return iterate(items, make_batch, config.data.num_workers)

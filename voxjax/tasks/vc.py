@@ -20,21 +20,29 @@ The speaker input:
     gives the mean embedding of that speaker's training recordings (:meth:`speaker_centroid`).
 
 Loss: L1 between predicted and real log-mel on the valid frames (``mel_l1``, per mel bin).
+
+The content network is frozen, so with ``vc.cache_content`` (default on) training computes each
+item's content once, before the first step (:meth:`ConversionTask.content_table`), and its
+batches carry it; the same numbers the step would compute, without the content network in it.
 """
 from __future__ import annotations
 
 import functools
+import logging
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from tqdm import tqdm
 
 from voxjax import audio, checkpoint, config as config_lib, tasks
 from voxjax.data import pipeline, splits
 from voxjax.models import contract
 from voxjax.models.conversion_model import ConversionModel
 from voxjax.models.speaker_model import l2_normalise
+
+log = logging.getLogger(__name__)
 
 SILENCE = float(np.log(audio.LOG_FLOOR))  # log-mel of digital silence: the padding value
 # ``config.inference`` keys and their defaults (see configs/vc_synth.py).
@@ -230,13 +238,16 @@ class ConversionTask(splits.SpeakerTable):
         return jnp.pad(jnp.asarray(features, jnp.float32), ((0, 0), (0, pad), (0, 0)),
                        constant_values=SILENCE)
 
-    def _predict(self, params, features, lengths, vectors):
+    def _predict(self, params, features, lengths, vectors, content=None):
         """Source log-mel + target speaker vectors -> ``(predicted log-mel, padded source)``,
         frame for frame: the model's output is shifted back by its ``lookahead_frames``, which
-        reads that many frames of silence past the end."""
+        reads that many frames of silence past the end. ``content``: precomputed
+        (:meth:`content_table`), or None to run the content network."""
         ahead = self.model.lookahead_frames
         features = self._padded(features, ahead)
-        chunk = {"content": self.content(features, lengths),
+        if content is None:
+            content = self.content(features, lengths)
+        chunk = {"content": content,
                  "speaker": vectors, "energy": features.mean(-1)}
         aligned = features.shape[1] - ahead
         return (self.model.apply({"params": params}, chunk)[:, ahead:],
@@ -244,10 +255,32 @@ class ConversionTask(splits.SpeakerTable):
 
     # ------------------------------------------------------------------ data and model
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
-        """Infinite, checkpointable grain iterator over training batches (with ``speaker``)."""
+        """Infinite, checkpointable grain iterator over training batches (with ``speaker``, and
+        ``content`` with ``vc.cache_content``: :meth:`content_table`)."""
         utts = self.utterances(self.config.data.train_split)
-        return pipeline.train_iterator(self.config, utts, process_index, process_count,
-                                       speakers=self._speaker_ids(utts))
+        plan, make_batch = pipeline.train_plan(self.config, utts, process_index, process_count,
+                                               speakers=self._speaker_ids(utts))
+        if self.config.vc.get("cache_content", True):
+            if make_batch.augment is None:
+                make_batch.extras["content"] = self.content_table(plan, make_batch)
+            else:  # augmented features differ every batch: content must follow them
+                log.warning("vc.cache_content is off: data.augment changes the features")
+        return pipeline.iterate(plan, make_batch, self.config.data.num_workers)
+
+    def content_table(self, plan, make_batch) -> list[np.ndarray]:
+        """The frozen content of every training item ``[T_bucket / subsampling, C]``, in
+        ``make_batch``'s item order, as :meth:`_predict` computes it in training: from the
+        item's features padded to its bucket (built by ``make_batch`` itself), then by the
+        look-ahead and up to whole content chunks. One pass over the data, before training."""
+        content = jax.jit(lambda f: self.content(
+            self._padded(f, self.model.lookahead_frames), None))
+        table = [None] * len(make_batch.paths)
+        for item in tqdm(list(plan.item_batches()), desc="vc content", leave=False):
+            rows = np.asarray(content(make_batch(item)["features"]))
+            for row, index in enumerate(item.rows):
+                if index >= 0:
+                    table[index] = rows[row]
+        return table
 
     def init(self, rng, batch):
         """Initial parameters for a batch's shapes."""
@@ -267,7 +300,7 @@ class ConversionTask(splits.SpeakerTable):
         del rng, train  # no dropout or augmentation
         lengths = batch["feature_lengths"]
         predicted, target = self._predict(params, batch["features"], lengths,
-                                          self._batch_vectors(batch))
+                                          self._batch_vectors(batch), batch.get("content"))
         valid = (jnp.arange(target.shape[1])[None] < lengths[:, None]) * batch["weights"][:, None]
         mel_l1 = jnp.sum(jnp.abs(predicted - target) * valid[..., None]) / (
             jnp.maximum(jnp.sum(valid), 1.0) * target.shape[-1])
