@@ -10,7 +10,7 @@ import pytest
 
 from voxjax import audio, cli, evaluation, inference, text
 from voxjax.conversion_evaluation import (SpeakerJudge, Target, evaluate_conversion,
-                                          judge_sources, pick_speakers, stage_cers)
+                                          judge_sources, pick_speakers, stage_scores)
 from voxjax.corpus import build
 from voxjax.tts_evaluation import stt_judge
 
@@ -77,22 +77,27 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
         assert s["target_voice_accuracy"] == pytest.approx(
             np.mean([voice(r["nearest_speaker"]) == voice(r["target"]) for r in other_voice]))
 
-    # Loss by stage: lossless stages keep the sources' CER; own voice = the source's speaker by
-    # name when the model knows it, else the source recording as the reference.
+    # Loss by stage: lossless stages keep the sources' CER and are named as the sources are;
+    # own voice = the source's speaker by name when the model knows it, else the source
+    # recording as the reference.
     known = IdentityConverter(speakers=[utts[0].speaker])
-    stages = stage_cers(known, sources, judge, copy_synthesis=lambda wave: wave)
+    stages = stage_scores(known, sources, judge, lambda wave: wave, speaker_judge, voice)
     assert stages["copy_cer"] == stages["own_voice_cer"] == s["source_cer"]
+    for stage in ("copy", "own_voice"):
+        assert stages[f"{stage}_speaker_accuracy"] == pytest.approx(s["judge_accuracy"])
+        assert stages[f"{stage}_voice_accuracy"] == pytest.approx(s["judge_voice_accuracy"])
     assert known.calls[0] == (utts[0].speaker, None)
     assert all(spk is None and ref is src.wave for (spk, ref), src in zip(known.calls[1:],
                                                                            sources[1:])
                if src.utterance.speaker != utts[0].speaker)
-    silent = stage_cers(known, sources, judge, copy_synthesis=np.zeros_like)
+    silent = stage_scores(known, sources, judge, copy_synthesis=np.zeros_like)
     expected = evaluation.error_rates([text.normalize(src.utterance.text) for src in sources],
                                       [judge.transcribe(np.zeros_like(src.wave))
                                        for src in sources])["cer"]
     assert silent["copy_cer"] == pytest.approx(expected)
     if s["source_cer"] > 0:
         assert silent["copy_cer_ratio"] == pytest.approx(expected / s["source_cer"])
+    assert "copy_speaker_accuracy" not in silent  # no speaker judge given
 
 
 def test_voice_variant_groups_accents_of_one_voice():

@@ -191,29 +191,50 @@ def evaluate_conversion(converter, sources: list[Source], targets: list[Target],
     return {"summary": summary, "details": details}
 
 
-def stage_cers(converter, sources: list[Source], judge, copy_synthesis) -> dict:
-    """Where intelligibility is lost: the judge's CER (and ratio to the sources) on
-    ``copy_synthesis(wave) -> wave`` (the decoder on each source's own log-mel) and on each
-    source converted to its own speaker (the table's name when the model knows the speaker,
-    else the source recording as the reference)."""
+def stage_scores(converter, sources: list[Source], judge, copy_synthesis,
+                 speaker_judge: SpeakerJudge | None = None, voice_of=None) -> dict:
+    """Where the words and the voice are lost: two stages short of a conversion, judged as the
+    sources are. ``copy``: ``copy_synthesis(wave) -> wave`` (the decoder on each source's own
+    log-mel); ``own_voice``: each source converted to its own speaker (the table's name when
+    the model knows the speaker, else the source recording as the reference). Per stage the
+    judge's CER and its ratio to the sources' CER; with ``speaker_judge`` also how often the
+    speaker model names the source's speaker (``_speaker_accuracy``) and, with ``voice_of``,
+    its voice (``_voice_accuracy``): beside ``judge_accuracy`` on the sources themselves."""
     sr = converter.sample_rate
-    refs, copies, own = [], [], []
+    refs, outputs = [], {"copy": [], "own_voice": []}
     for item in tqdm(sources, desc="copy + own voice", leave=False):
         utt, wave = item.utterance, item.wave
         refs.append(text.normalize(utt.text))
-        copies.append(judge.transcribe(copy_synthesis(wave)))
         if utt.speaker in converter.task.speakers:
-            out = converter.convert(wave, sr, utt.speaker)
+            own = converter.convert(wave, sr, utt.speaker)
         else:
-            out = converter.convert(wave, sr, reference=wave)
-        own.append(judge.transcribe(out))
+            own = converter.convert(wave, sr, reference=wave)
+        outputs["copy"].append(copy_synthesis(wave))
+        outputs["own_voice"].append(own)
     source_cer = evaluation.error_rates(refs, [s.hypothesis for s in sources])["cer"]
     result = {}
-    for name, hyps in (("copy", copies), ("own_voice", own)):
-        cer = evaluation.error_rates(refs, hyps)["cer"]
+    for name, waves in outputs.items():
+        cer = evaluation.error_rates(refs, [judge.transcribe(w) for w in waves])["cer"]
         result[f"{name}_cer"] = cer
         result[f"{name}_cer_ratio"] = cer / source_cer if source_cer > 0 else NAN
+        if speaker_judge is None:
+            continue
+        named = [_named(speaker_judge, w, sr) for w in waves]
+        speakers = [s.utterance.speaker for s in sources]
+        result[f"{name}_speaker_accuracy"] = float(np.mean(
+            [n == spk for n, spk in zip(named, speakers)]))
+        if voice_of is not None:
+            result[f"{name}_voice_accuracy"] = float(np.mean(
+                [n is not None and voice_of(n) == voice_of(spk) for n, spk in zip(named, speakers)]))
     return result
+
+
+def _named(speaker_judge: SpeakerJudge, wave: np.ndarray, rate: int) -> str | None:
+    """The speaker model's nearest training speaker, None for audio too short or silent."""
+    try:
+        return speaker_judge.nearest(speaker_judge.embed(wave, rate))
+    except ValueError:
+        return None
 
 
 def summarise(details: list[dict], refs: list[str], hyps: list[str],
@@ -290,7 +311,8 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     report = evaluate_conversion(converter, sources, chosen, judge, speaker_judge, render,
                                  out_dir, voice_of=voice_of)
     copy = copy_synthesis_system(*inference.load_workdir(decoder_workdir)[1:])
-    report["summary"].update(stage_cers(converter, sources, judge, lambda wave: copy(None, wave)))
+    report["summary"].update(stage_scores(converter, sources, judge, lambda wave: copy(None, wave),
+                                          speaker_judge, voice_of))
     result.update(report["summary"])
     reports = {"seen": report}
     if unseen_targets:
@@ -317,7 +339,8 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
 COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "copy_cer",
            "own_voice_cer", "target_accuracy",
            "source_rate", "target_voice_accuracy", "source_voice_rate", "judge_accuracy",
-           "judge_voice_accuracy", "closer_to_target_rate", "unjudged_voice", "cos_target",
+           "judge_voice_accuracy", "copy_voice_accuracy", "own_voice_voice_accuracy",
+           "closer_to_target_rate", "unjudged_voice", "cos_target",
            "cos_source", "source_cos_target", "mcd_target_db", "mcd_source_target_db")
 
 
