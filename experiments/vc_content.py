@@ -1,11 +1,14 @@
-"""Which content should the conversion model read? Trains ``configs/vc_synth.py`` once per
-content variant on the same frozen causal STT model and judges each the same way.
+"""Which content should the conversion model read, and how far ahead? Trains
+``configs/vc_synth.py`` once per variant on the same frozen causal STT model and judges each the
+same way.
 
     python experiments/vc_content.py --workdir runs/vc_content --content runs/stt_synth_streaming
         --decoder runs/decoder_synth --judge runs/stt_synth --speaker-model runs/speaker_synth
         [--corpus runs/corpus] [--tiny] [--steps N] [--only NAME ...] [--limit 25] [--targets 4]
 
-Variants: the CTC log-posteriors (a phonetic posteriorgram) against RNN-layer bottlenecks.
+Variants: the CTC log-posteriors (a phonetic posteriorgram) against RNN-layer bottlenecks; the
+middle layer with output frame t rendering source frame t - 0, 3 or 8 (``model.lookahead_frames``:
+0, 30 or 80 ms more latency).
 Runs resume if interrupted; the table lands in ``<workdir>/vc_content.md`` and ``.json``.
 Measured (2026-12-04, 2-core AMD EPYC CPU; the same two runs by hand with ``voxjax train``
 and ``voxjax eval``, README "Speech conversion"): ``posteriors`` CER ratio 4.77, voice named
@@ -15,7 +18,7 @@ embedding-conditioned (``--config.vc.speaker=embedding``, trained by hand as in 
 valid mel L1 1.111 vs 1.219, the judge's CER on sources converted to their own voice 16.0% vs
 28.4% (sources 3.1%), CER ratio into other voices 7.27 vs 11.4. ``bottleneck_first`` is not
 measured yet. ``--tiny`` content models have one RNN layer: run it with
-``--only posteriors bottleneck_last``.
+``--only posteriors bottleneck_last`` (the other variants read a second-to-last or first layer).
 """
 from __future__ import annotations
 
@@ -30,8 +33,12 @@ GRID = {
     "bottleneck_last": {"vc.content": "bottleneck", "vc.content_layer": -1},
     "bottleneck_middle": {"vc.content": "bottleneck", "vc.content_layer": -2},  # the default
     "bottleneck_first": {"vc.content": "bottleneck", "vc.content_layer": 0},
+    "middle_ahead0": {"vc.content_layer": -2, "model.lookahead_frames": 0},
+    "middle_ahead3": {"vc.content_layer": -2, "model.lookahead_frames": 3},
+    "middle_ahead8": {"vc.content_layer": -2, "model.lookahead_frames": 8},
 }
-COLUMNS = ("variant", "mel_l1", "cer_ratio", "target_voice_accuracy", "target_accuracy",
+COLUMNS = ("variant", "mel_l1", "cer_ratio", "own_voice_cer_ratio", "copy_cer_ratio",
+           "target_voice_accuracy", "target_accuracy", "own_voice_voice_accuracy",
            "closer_to_target_rate", "mcd_target_db", "mcd_source_target_db")
 
 
