@@ -14,16 +14,17 @@ Result (2-core CPUs; judged on 25 test utterances x 4 voices, README "Speech con
           2026-12-06, x86_64, this config as is (speaker id, middle layer, 3 frames of
           look-ahead, content cached): 774 s, short test runs beside it (median 372 s of audio
           per second), valid mel L1 0.953, CER ratio 3.58 (2.12 into the source's own voice;
-          judge CER 3.08% on the sources), voice named 64%, nearer the target than the source 88%, MCD 4.15 vs 6.40 dB.
+          judge CER 3.08% on the sources), voice named 64%, nearer the target than the source
+          88%, MCD 4.15 vs 6.40 dB.
           The same without look-ahead (``model.lookahead_frames=0``, content computed in every
           step): 1,429 s (median 302 s of audio per second, partly beside the test suite), L1
           1.115, CER ratio 7.88 (own voice 6.04), voice named 62%, nearer 89%, MCD 4.41 dB.
           2026-12-06, x86_64, embedding-conditioned (``vc.speaker=embedding``), no look-ahead,
           judge CER 3.08% on the sources: middle RNN layer (``content_layer=-2``, now the
-          default) valid mel L1 1.111, CER ratio 7.27 (5.17 converting to the source's own voice), voice named 53%,
-          MCD 4.48 vs 6.40 dB; last layer (-1) L1 1.219, ratio 11.4 (own voice 9.19), 51%,
-          4.43 dB. Zero-shot from 5-10 s clips of unseen voices: ratio 5.95 / 9.94, nearer the
-          target than the source 84% / 88%, MCD 4.64 / 4.67 vs 5.72 dB.
+          default) valid mel L1 1.111, CER ratio 7.27 (5.17 converting to the source's own
+          voice), voice named 53%, MCD 4.48 vs 6.40 dB; last layer (-1) L1 1.219, ratio 11.4
+          (own voice 9.19), 51%, 4.43 dB. Zero-shot from 5-10 s clips of unseen voices: ratio
+          5.95 / 9.94, nearer the target than the source 84% / 88%, MCD 4.64 / 4.67 vs 5.72 dB.
           2026-12-04, AMD EPYC, id-conditioned, judge CER 11.7% on the sources (a cut-short
           judge: not comparable with the ratios above): last layer 1,789 s (CPU shared), L1
           1.227, ratio 3.52, voice named 67%, MCD 4.46 vs 6.40 dB; CTC posteriors 1,510 s
