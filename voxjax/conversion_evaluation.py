@@ -225,7 +225,8 @@ def stage_scores(converter, sources: list[Source], judge, copy_synthesis,
             [n == spk for n, spk in zip(named, speakers)]))
         if voice_of is not None:
             result[f"{name}_voice_accuracy"] = float(np.mean(
-                [n is not None and voice_of(n) == voice_of(spk) for n, spk in zip(named, speakers)]))
+                [n is not None and voice_of(n) == voice_of(spk)
+                 for n, spk in zip(named, speakers)]))
     return result
 
 
