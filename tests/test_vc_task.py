@@ -142,13 +142,17 @@ def test_reference_voices_need_an_embedding_model(capsys, tmp_path, tiny_vc_work
         tasks.get(config)
 
 
-def test_cached_content_is_what_the_training_step_would_compute(tiny_corpus,
-                                                                 tiny_streaming_workdir):
-    """With vc.cache_content every training batch carries its rows' frozen content, computed
-    once before training; the loss from it equals the loss that runs the content network."""
+@pytest.mark.parametrize("speaker", ["id", "embedding"])
+def test_cached_frozen_inputs_are_what_the_training_step_would_compute(
+        speaker, tiny_corpus, tiny_streaming_workdir, tiny_speaker_workdir):
+    """With vc.cache_content every training batch carries its rows' frozen content (and, in
+    embedding mode, speaker embedding), computed once before training; the loss from them
+    equals the loss that runs the frozen networks."""
     config = config_lib.load("vc_synth", "tiny")
     config.data.root = tiny_corpus
     config.vc.content_workdir = tiny_streaming_workdir
+    config.vc.speaker = speaker
+    config.vc.speaker_workdir = tiny_speaker_workdir if speaker == "embedding" else ""
     config.model.lookahead_frames = 3  # the cache must cover the look-ahead's extra frames
     task = tasks.get(config)
     iterator = task.train_iterator()
@@ -156,19 +160,23 @@ def test_cached_content_is_what_the_training_step_would_compute(tiny_corpus,
         batches = [next(iterator) for _ in range(3)]
     finally:
         iterator.close()
+    cached = {"content"} | ({"speaker_vector"} if speaker == "embedding" else set())
+    assert cached <= set(batches[0])
     params = task.init(jax.random.key(0), batches[0])
     for batch in batches:
-        live = {k: v for k, v in batch.items() if k != "content"}
-        padded = task._padded(batch["features"], 3)
-        expected = task.content(padded, batch["feature_lengths"])
+        live = {k: v for k, v in batch.items() if k not in cached}
         real = batch["weights"] > 0
+        expected = task.content(task._padded(batch["features"], 3), batch["feature_lengths"])
         np.testing.assert_allclose(batch["content"][real], np.asarray(expected)[real], atol=1e-5)
+        if speaker == "embedding":
+            vectors = task.speaker_vectors(None, batch["features"], batch["feature_lengths"])
+            np.testing.assert_allclose(batch["speaker_vector"], vectors, atol=1e-5)
         cached_loss, _ = task.loss(params, batch, None)
         live_loss, _ = task.loss(params, live, None)
         np.testing.assert_allclose(float(cached_loss), float(live_loss), rtol=1e-5)
     config.vc.cache_content = False
     iterator = tasks.get(config).train_iterator()
     try:
-        assert "content" not in next(iterator)
+        assert not cached & set(next(iterator))
     finally:
         iterator.close()

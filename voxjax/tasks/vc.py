@@ -21,9 +21,10 @@ The speaker input:
 
 Loss: L1 between predicted and real log-mel on the valid frames (``mel_l1``, per mel bin).
 
-The content network is frozen, so with ``vc.cache_content`` (default on) training computes each
-item's content once, before the first step (:meth:`ConversionTask.content_table`), and its
-batches carry it; the same numbers the step would compute, without the content network in it.
+The content network (and the speaker model) is frozen, so with ``vc.cache_content`` (default on)
+training computes each item's content (and embedding) once, before the first step
+(:meth:`ConversionTask.frozen_table`), and its batches carry them: the same numbers the step
+would compute, without the frozen networks in it.
 """
 from __future__ import annotations
 
@@ -242,7 +243,7 @@ class ConversionTask(splits.SpeakerTable):
         """Source log-mel + target speaker vectors -> ``(predicted log-mel, padded source)``,
         frame for frame: the model's output is shifted back by its ``lookahead_frames``, which
         reads that many frames of silence past the end. ``content``: precomputed
-        (:meth:`content_table`), or None to run the content network."""
+        (:meth:`frozen_table`), or None to run the content network."""
         ahead = self.model.lookahead_frames
         features = self._padded(features, ahead)
         if content is None:
@@ -256,30 +257,41 @@ class ConversionTask(splits.SpeakerTable):
     # ------------------------------------------------------------------ data and model
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
         """Infinite, checkpointable grain iterator over training batches (with ``speaker``, and
-        ``content`` with ``vc.cache_content``: :meth:`content_table`)."""
+        with ``vc.cache_content`` the frozen networks' outputs: :meth:`frozen_table`)."""
         utts = self.utterances(self.config.data.train_split)
         plan, make_batch = pipeline.train_plan(self.config, utts, process_index, process_count,
                                                speakers=self._speaker_ids(utts))
         if self.config.vc.get("cache_content", True):
             if make_batch.augment is None:
-                make_batch.extras["content"] = self.content_table(plan, make_batch)
+                make_batch.extras.update(self.frozen_table(plan, make_batch))
             else:  # augmented features differ every batch: content must follow them
                 log.warning("vc.cache_content is off: data.augment changes the features")
         return pipeline.iterate(plan, make_batch, self.config.data.num_workers)
 
-    def content_table(self, plan, make_batch) -> list[np.ndarray]:
-        """The frozen content of every training item ``[T_bucket / subsampling, C]``, in
-        ``make_batch``'s item order, as :meth:`_predict` computes it in training: from the
-        item's features padded to its bucket (built by ``make_batch`` itself), then by the
-        look-ahead and up to whole content chunks. One pass over the data, before training."""
-        content = jax.jit(lambda f: self.content(
-            self._padded(f, self.model.lookahead_frames), None))
-        table = [None] * len(make_batch.paths)
-        for item in tqdm(list(plan.item_batches()), desc="vc content", leave=False):
-            rows = np.asarray(content(make_batch(item)["features"]))
-            for row, index in enumerate(item.rows):
-                if index >= 0:
-                    table[index] = rows[row]
+    def frozen_table(self, plan, make_batch) -> dict[str, list[np.ndarray]]:
+        """What the frozen networks make of every training item, in ``make_batch``'s item order
+        and as the training step would compute it, from the item's features padded to its
+        bucket (built by ``make_batch`` itself): ``content`` ``[T_bucket' / subsampling, C]``
+        (:meth:`_predict`: padded by the look-ahead and to whole content chunks) and, in
+        ``'embedding'`` mode, ``speaker_vector`` ``[S]`` (:meth:`speaker_vectors`). One pass over
+        the data, before training."""
+        def frozen(features, lengths):
+            out = {"content": self.content(self._padded(features, self.model.lookahead_frames),
+                                           None)}
+            if self.speaker_mode == "embedding":
+                out["speaker_vector"] = self.speaker_vectors(None, features, lengths)
+            return out
+
+        frozen = jax.jit(frozen)
+        table: dict[str, list] = {}
+        for item in tqdm(list(plan.item_batches()), desc="vc frozen inputs", leave=False):
+            batch = make_batch(item)
+            out = jax.device_get(frozen(batch["features"], batch["feature_lengths"]))
+            for name, rows in out.items():
+                column = table.setdefault(name, [None] * len(make_batch.paths))
+                for row, index in enumerate(item.rows):
+                    if index >= 0:
+                        column[index] = rows[row]
         return table
 
     def init(self, rng, batch):
@@ -292,6 +304,8 @@ class ConversionTask(splits.SpeakerTable):
         return self.model.init(rng, chunk)["params"]
 
     def _batch_vectors(self, batch):
+        if "speaker_vector" in batch:  # precomputed: frozen_table
+            return batch["speaker_vector"]
         return self.speaker_vectors(jnp.asarray(batch["speaker"]), jnp.asarray(batch["features"]),
                                     jnp.asarray(batch["feature_lengths"]))
 
