@@ -22,10 +22,12 @@ Look-ahead (``lookahead_frames = d``): output frame ``t`` is trained to render m
 causal language model recognises a sound only after hearing some of it, so with ``d = 0`` the
 start of every sound is drawn before its content has arrived. The network itself is unchanged;
 the task aligns its output (``voxjax.tasks.vc``) and the converter adds ``d`` hops to its
-latency (``voxjax.streaming.StreamingConverter``). Everything is causal, so the model streams through the
-contract of ``voxjax.models.contract``: ``init_state(batch)``, ``step(state, chunk)`` with a
-chunk ``{'content': [B, k, C], 'speaker': [B, S], 'energy': [B, 4k]}``; ``__call__`` on a
-whole utterance is the step from the zero state, so chunked output equals offline output.
+latency (``voxjax.streaming.StreamingConverter``).
+
+Everything is causal, so the model streams through the contract of ``voxjax.models.contract``:
+``init_state(batch)``, ``step(state, chunk)`` with a chunk ``{'content': [B, k, C], 'speaker':
+[B, S], 'energy': [B, 4k]}``; ``__call__`` on a whole utterance is the step from the zero
+state, so chunked output equals offline output.
 """
 from __future__ import annotations
 

@@ -24,7 +24,9 @@ Loss: L1 between predicted and real log-mel on the valid frames (``mel_l1``, per
 The content network (and the speaker model) is frozen, so with ``vc.cache_content`` (default on)
 training computes each item's content (and embedding) once, before the first step
 (:meth:`ConversionTask.frozen_table`), and its batches carry them: the same numbers the step
-would compute, without the frozen networks in it.
+would compute, without the frozen networks in it. The table lives in memory, bucket-padded:
+0.59 GB of float32 content for the default corpus's 5,040 training items, and as much again in
+each data worker process. For much larger data, turn it off (``--config.vc.cache_content=False``).
 """
 from __future__ import annotations
 
