@@ -277,14 +277,7 @@ class ConversionTask(splits.SpeakerTable):
         (:meth:`_predict`: padded by the look-ahead and to whole content chunks) and, in
         ``'embedding'`` mode, ``speaker_vector`` ``[S]`` (:meth:`speaker_vectors`). One pass over
         the data, before training."""
-        def frozen(features, lengths):
-            out = {"content": self.content(self._padded(features, self.model.lookahead_frames),
-                                           None)}
-            if self.speaker_mode == "embedding":
-                out["speaker_vector"] = self.speaker_vectors(None, features, lengths)
-            return out
-
-        frozen = jax.jit(frozen)
+        frozen = jax.jit(self.frozen_inputs)
         table: dict[str, list] = {}
         for item in tqdm(list(plan.item_batches()), desc="vc frozen inputs", leave=False):
             batch = make_batch(item)
@@ -295,6 +288,16 @@ class ConversionTask(splits.SpeakerTable):
                     if index >= 0:
                         column[index] = rows[row]
         return table
+
+    def frozen_inputs(self, features, lengths) -> dict:
+        """One batch's frozen-network outputs (:meth:`frozen_table`): ``content`` from
+        ``features`` padded as :meth:`_predict` pads them and, in ``'embedding'`` mode,
+        ``speaker_vector``."""
+        out = {"content": self.content(self._padded(features, self.model.lookahead_frames),
+                                       lengths)}
+        if self.speaker_mode == "embedding":
+            out["speaker_vector"] = self.speaker_vectors(None, features, lengths)
+        return out
 
     def init(self, rng, batch):
         """Initial parameters for a batch's shapes."""
