@@ -10,7 +10,7 @@ import pytest
 
 from voxjax import audio, cli, evaluation, inference, text
 from voxjax.conversion_evaluation import (SpeakerJudge, Target, evaluate_conversion,
-                                          judge_sources, pick_speakers, stage_scores)
+                                          judge_sources, spread, stage_scores)
 from voxjax.corpus import build
 from voxjax.tts_evaluation import stt_judge
 
@@ -21,8 +21,8 @@ class IdentityConverter:
 
     sample_rate = 16000
 
-    def __init__(self, speakers=()):
-        self.task = types.SimpleNamespace(speakers=list(speakers))
+    def __init__(self, speakers=(), speaker_mode="embedding"):
+        self.task = types.SimpleNamespace(speakers=list(speakers), speaker_mode=speaker_mode)
         self.calls = []
 
     def convert(self, wave, rate, speaker=None, reference=None):
@@ -34,7 +34,7 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
                                                                 tiny_speaker_workdir):
     _, speaker_task, speaker_params = inference.load_workdir(tiny_speaker_workdir)
     utts = speaker_task.utterances("test")[:3]
-    targets = [Target(name) for name in pick_speakers(speaker_task.speakers, 2)]
+    targets = [Target(name) for name in spread(speaker_task.speakers, 2)]
     judge, speaker_judge = stt_judge(tiny_offline_workdir, beam=False), SpeakerJudge(
         tiny_speaker_workdir)
     sources = judge_sources(utts, judge, speaker_judge, 16000)
@@ -68,6 +68,9 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
     assert all(r["nearest_speaker"] == by_path[r["path"]] for r in rows)
     assert s["judge_accuracy"] == pytest.approx(
         np.mean([src.named == src.utterance.speaker for src in sources]))
+    # The control: the identity output is the source, so it is named the target exactly as
+    # often as the unconverted sources are.
+    assert s["source_named_target_rate"] == pytest.approx(s["target_accuracy"])
     voice = build.voice_variant
     other_voice = [r for r in rows if voice(r["target"]) != voice(r["source"])]
     assert len(other_voice) == sum("target_voice_named" in r for r in rows)
@@ -90,6 +93,11 @@ def test_identity_conversion_loses_nothing_and_stays_the_source(tiny_offline_wor
     assert all(spk is None and ref is src.wave for (spk, ref), src in zip(known.calls[1:],
                                                                            sources[1:])
                if src.utterance.speaker != utts[0].speaker)
+    # A speaker-id model that knows none of the sources' speakers has no own voice to render.
+    strangers = IdentityConverter(speakers=["nobody"], speaker_mode="id")
+    stages = stage_scores(strangers, sources, judge, lambda wave: wave)
+    assert "own_voice_cer" not in stages and stages["copy_cer"] == s["source_cer"]
+    assert not strangers.calls
     silent = stage_scores(known, sources, judge, copy_synthesis=np.zeros_like)
     expected = evaluation.error_rates([text.normalize(src.utterance.text) for src in sources],
                                       [judge.transcribe(np.zeros_like(src.wave))
@@ -147,3 +155,32 @@ def test_eval_cli_on_a_vc_workdir_writes_the_report(capsys, tiny_vc_embedding_wo
     assert table.startswith("| targets |") and "zero_shot" in table and "via_text" in table
     wavs = os.listdir(os.path.join(tiny_vc_embedding_workdir, "eval_test"))
     assert any(w.endswith("_converted.wav") for w in wavs)
+
+
+def test_eval_cli_converts_another_datasets_speakers(capsys, monkeypatch, tiny_vc_workdir,
+                                                     libri_layout, tiny_decoder_workdir,
+                                                     tiny_offline_workdir, tiny_speaker_workdir):
+    """Any-to-one: sources from another dataset (readers the models never saw), spread over it;
+    the judge's checks on the model's own test recordings; no MCD (nothing to compare with)."""
+    argv = ["eval", "--workdir", tiny_vc_workdir, "--decoder", tiny_decoder_workdir,
+            "--judge", tiny_offline_workdir, "--speaker-model", tiny_speaker_workdir,
+            "--limit", "3", "--targets", "1", "--dataset", "librispeech"]
+    assert cli.main(argv) == 2 and "--root" in capsys.readouterr()[1]
+    assert cli.main(argv + ["--root", libri_layout, "--split", "dev"]) == 0
+    metrics = dict(item.split("=", 1) for item in capsys.readouterr()[0].split())
+    with open(os.path.join(tiny_vc_workdir, "eval_librispeech_dev.json")) as f:
+        stored = json.load(f)
+    rows = stored["reports"]["seen"]["details"]
+    readers = {r["source"] for r in rows}
+    assert len(rows) == 3 and len(readers) > 1  # spread over the readers, not the first three
+    assert all(r["path"].startswith(libri_layout) for r in rows)
+    assert readers.isdisjoint(inference.load_workdir(tiny_vc_workdir)[1].speakers)
+    for key in ("cer_ratio", "target_accuracy", "source_named_target_rate",
+                "target_recordings_named", "target_recordings_cer", "copy_cer"):
+        assert np.isfinite(float(metrics[key])), key
+    assert "mcd_target_db" not in metrics and "own_voice_cer" not in metrics
+    assert os.path.isfile(os.path.join(tiny_vc_workdir, "eval_librispeech_dev.md"))
+    monkeypatch.setattr("voxjax.tts_evaluation.pocketsphinx_judge", lambda rate: None)
+    argv[argv.index(tiny_offline_workdir)] = "pocketsphinx"
+    assert cli.main(argv + ["--root", libri_layout]) == 2
+    assert "pip install" in capsys.readouterr()[1]  # the eval extra is missing: one line

@@ -183,3 +183,24 @@ def test_real_speech_report_adds_up_runs_and_keeps_its_reading(tmp_path):
     missing = text.split("Not yet run: ")[1].split(".")[0].split(", ")
     assert set(missing) == set(real_speech.GRID) - {"synthetic_only", "finetune"}
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_extra_datasets_join_every_split_they_have_and_one_speaker_table(tiny_corpus,
+                                                                         libri_layout):
+    config = _tiny("speaker_real", tiny_corpus, **{"data.dataset": "synth"})
+    config.data.extra_datasets = ("librispeech:" + libri_layout,)
+    for split, libri_split in (("train", "train"), ("valid", "dev")):
+        own = manifest.load_manifest("synth", tiny_corpus, split)
+        libri = manifest.load_manifest("librispeech", libri_layout, libri_split)
+        joined = sources.utterances(config.data, split)
+        assert [u.path for u in joined] == [u.path for u in own + libri]
+    # LibriSpeech has no test subset here: the split is the corpus's alone, not an error.
+    assert sources.utterances(config.data, "test") == manifest.load_manifest(
+        "synth", tiny_corpus, "test")
+    task = tasks.get(config)
+    libri_readers = {u.speaker for u in manifest.load_manifest("librispeech", libri_layout,
+                                                               "train")}
+    assert libri_readers <= set(task.speakers) and len(task.speakers) > len(libri_readers)
+    config.data.extra_datasets = ("librispeech",)
+    with pytest.raises(manifest.DataError, match="dataset:root"):
+        sources.utterances(config.data, "train")

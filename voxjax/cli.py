@@ -5,8 +5,9 @@
     voxjax eval --workdir W [--split test] [--greedy] [--prior-weight X --length-bonus Y]
     voxjax eval --workdir W --dataset librispeech|ljspeech|fsdd|manifest --root DIR [--split S]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
-    voxjax eval --workdir W_vc --decoder W_decoder --judge W_stt --speaker-model W_speaker
-                [--targets K] [--zero-shot K] [--tts W_tts] [--limit N]
+    voxjax eval --workdir W_vc --decoder W_decoder --judge W_stt|pocketsphinx
+                --speaker-model W_speaker [--targets K] [--zero-shot K] [--tts W_tts] [--limit N]
+                [--dataset D --root DIR --split S]   (human sources: any-to-one conversion)
     voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
     voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
@@ -104,9 +105,12 @@ def cmd_eval(args) -> int:
         if missing:
             raise CLIError("a vc workdir is judged with " + ", ".join(
                 "--" + f.replace("_", "-") for f in missing))
+        if args.dataset and not args.root:
+            raise CLIError("--dataset needs --root, the folder of the source recordings")
         result = conversion_evaluation.evaluate_conversion_workdir(
-            args.workdir, args.decoder, args.judge, args.speaker_model, args.split or "test",
-            args.limit or 25, args.targets, args.zero_shot, args.tts)
+            args.workdir, args.decoder, args.judge, args.speaker_model,
+            args.split or ("all" if args.dataset else "test"), args.limit or 25, args.targets,
+            args.zero_shot, args.tts, (args.dataset, args.root) if args.dataset else None)
         result = {k: v for k, v in result.items() if not isinstance(v, list)}
     elif task in ("tts", "decoder"):  # judged by an STT model
         if args.dataset:
@@ -261,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="dataset folder (or manifest.jsonl) for --dataset")
     _add_decode_flags(p)
     p.add_argument("--decoder", help="TTS workdirs: conv decoder workdir to synthesise with")
-    p.add_argument("--judge", help="TTS/decoder workdirs: STT workdir that transcribes the audio")
+    p.add_argument("--judge", help="TTS/decoder/vc workdirs: STT workdir that transcribes the "
+                   "audio (vc: or 'pocketsphinx')")
     p.add_argument("--limit", type=int,
                    help="utterances judged (TTS/decoder: 100; vc: 25 by default)")
     p.add_argument("--speaker-model", help="vc workdirs: speaker workdir judging the voice")

@@ -41,7 +41,7 @@ import numpy as np
 from tqdm import tqdm
 
 from voxjax import audio, evaluation, files, inference, text
-from voxjax.data.manifest import Utterance
+from voxjax.data.manifest import Utterance, load_manifest
 
 NAN = float("nan")
 REFERENCE_SECONDS = (5.0, 10.0)  # a zero-shot target's reference clip: at least / at most
@@ -55,11 +55,12 @@ class Target:
     reference: np.ndarray | None = None  # None = a training speaker
 
 
-def pick_speakers(speakers: list[str], count: int) -> list[str]:
-    """``count`` speakers spread evenly over a table (deterministic)."""
-    if count >= len(speakers):
-        return list(speakers)
-    return [speakers[int(i)] for i in np.linspace(0, len(speakers) - 1, count).round()]
+def spread(items: list, count: int) -> list:
+    """``count`` items spread evenly over a list (deterministic): speakers over a table,
+    utterances over a dataset whose files go reader by reader."""
+    if count >= len(items):
+        return list(items)
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
 
 
 def reference_clip(utterances: list[Utterance], sample_rate: int) -> np.ndarray:
@@ -185,6 +186,11 @@ def evaluate_conversion(converter, sources: list[Source], targets: list[Target],
             details.append(row)
     summary = summarise(details, refs, hyps, source_hyps)
     summary["judge_accuracy"] = float(np.mean([s.named == s.utterance.speaker for s in sources]))
+    # The control of target_accuracy: how often the unconverted source is already named the
+    # target (a judge that names everyone the target would score the same on conversions).
+    summary["source_named_target_rate"] = float(np.mean(
+        [s.named == t.name for s in sources for t in targets
+         if t.reference is None and t.name != s.utterance.speaker] or [NAN]))
     if voice_of is not None:
         summary["judge_voice_accuracy"] = float(np.mean(
             [voice_of(s.named) == voice_of(s.utterance.speaker) for s in sources]))
@@ -196,21 +202,24 @@ def stage_scores(converter, sources: list[Source], judge, copy_synthesis,
     """Where the words and the voice are lost: two stages short of a conversion, judged as the
     sources are. ``copy``: ``copy_synthesis(wave) -> wave`` (the decoder on each source's own
     log-mel); ``own_voice``: each source converted to its own speaker (the table's name when
-    the model knows the speaker, else the source recording as the reference). Per stage the
+    the model knows the speaker, else the source recording as the reference; left out when
+    the model knows none of the sources' speakers and takes no reference). Per stage the
     judge's CER and its ratio to the sources' CER; with ``speaker_judge`` also how often the
     speaker model names the source's speaker (``_speaker_accuracy``) and, with ``voice_of``,
     its voice (``_voice_accuracy``): beside ``judge_accuracy`` on the sources themselves."""
     sr = converter.sample_rate
-    refs, outputs = [], {"copy": [], "own_voice": []}
-    for item in tqdm(sources, desc="copy + own voice", leave=False):
+    known = [s.utterance.speaker in converter.task.speakers for s in sources]
+    by_reference = converter.task.speaker_mode == "embedding"
+    refs, outputs = [], {"copy": []}
+    if all(known) or by_reference:
+        outputs["own_voice"] = []
+    for item, is_known in tqdm(list(zip(sources, known)), desc="copy + own voice", leave=False):
         utt, wave = item.utterance, item.wave
         refs.append(text.normalize(utt.text))
-        if utt.speaker in converter.task.speakers:
-            own = converter.convert(wave, sr, utt.speaker)
-        else:
-            own = converter.convert(wave, sr, reference=wave)
         outputs["copy"].append(copy_synthesis(wave))
-        outputs["own_voice"].append(own)
+        if "own_voice" in outputs:
+            outputs["own_voice"].append(converter.convert(wave, sr, utt.speaker) if is_known
+                                        else converter.convert(wave, sr, reference=wave))
     source_cer = evaluation.error_rates(refs, [s.hypothesis for s in sources])["cer"]
     result = {}
     for name, waves in outputs.items():
@@ -274,41 +283,60 @@ def summarise(details: list[dict], refs: list[str], hyps: list[str],
 def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
                                 speaker_workdir: str, split: str = "test", limit: int = 25,
                                 targets: int = 4, zero_shot: int = 0,
-                                tts_workdir: str | None = None) -> dict:
+                                tts_workdir: str | None = None,
+                                sources_from: tuple[str, str] | None = None) -> dict:
     """Evaluates a ``vc`` workdir on ``split``: the first ``limit`` utterances, each converted to
     ``targets`` training speakers (spread over the table) and, for embedding-conditioned models,
     to ``zero_shot`` speakers of ``test_unseen`` given by a reference clip of their own
     recordings (those recordings are not converted). With ``tts_workdir``, conversion via text
     (:mod:`voxjax.via_text`: the vc model's content STT, greedy, then that TTS) is judged on the
-    same utterances and targets beside it. Writes ``eval_<split>.json``, ``.md`` and a few wavs
-    under ``eval_<split>/`` in the vc workdir; returns the flat summary (zero-shot and via-text
-    figures apart, keys ``zero_shot_*`` and ``via_text_*``)."""
+    same utterances and targets beside it. ``sources_from=(dataset, root)``: the sources are
+    ``limit`` utterances of that dataset's ``split`` instead, spread over it (human speakers
+    converted into the model's voices; no MCD, since nobody rendered them in the target's
+    voice), and the judges also read the first ``limit`` ``test`` recordings of the model's own
+    data (``target_recordings_*``: the ceiling of the identification). ``judge_workdir``
+    ``'pocketsphinx'`` judges the words with pocketsphinx (the ``eval`` extra) instead of an STT
+    workdir. Writes ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` for other sources),
+    ``.md`` and a few wavs under a folder of that name in the vc workdir; returns the flat summary (zero-shot and via-text figures apart, keys
+    ``zero_shot_*`` and ``via_text_*``)."""
     from voxjax.corpus import build
-    from voxjax.tts_evaluation import copy_synthesis_system, stt_judge
+    from voxjax.tts_evaluation import copy_synthesis_system
     converter = inference.load_converter(vc_workdir, decoder_workdir)
     task = converter.task
     if zero_shot and task.speaker_mode != "embedding":
         raise ValueError("zero-shot targets need a conversion model trained with "
                          "vc.speaker='embedding'")
-    chosen = [Target(name) for name in pick_speakers(task.speakers, targets)]
+    chosen = [Target(name) for name in spread(task.speakers, targets)]
     unseen_targets = []
     if zero_shot:
         by_speaker: dict[str, list[Utterance]] = {}
         for utt in task.utterances("test_unseen"):
             by_speaker.setdefault(utt.speaker, []).append(utt)
-        for name in pick_speakers(sorted(by_speaker), zero_shot):
+        for name in spread(sorted(by_speaker), zero_shot):
             unseen_targets.append(Target(name, reference_clip(by_speaker[name],
                                                               converter.sample_rate)))
-    synthetic = task.config.data.dataset == "synth"
+    synthetic = task.config.data.dataset == "synth" and sources_from is None
     render = (lambda sentence, voice: build.render(sentence, voice)) if synthetic else None
     voice_of = build.voice_variant if synthetic else None
-    judge = stt_judge(judge_workdir, beam=True)
+    judge = _words_judge(judge_workdir, converter.sample_rate)
     speaker_judge = SpeakerJudge(speaker_workdir)
-    sources = judge_sources(task.utterances(split)[:limit], judge, speaker_judge,
+    result = {"split": split, "judge": judge.name if judge_workdir == "pocketsphinx" else
+              os.path.abspath(judge_workdir), "speaker_model": os.path.abspath(speaker_workdir),
+              "targets": [t.name for t in chosen]}
+    if sources_from is None:
+        utterances = task.utterances(split)[:limit]
+    else:
+        utterances = spread(load_manifest(*sources_from, split), limit)
+        result["sources"] = f"{sources_from[0]}:{os.path.abspath(sources_from[1])}"
+        own = judge_sources(task.utterances("test")[:limit], judge, speaker_judge,
                             converter.sample_rate)
-    out_dir = os.path.join(vc_workdir, f"eval_{split}")
-    result = {"split": split, "judge": os.path.abspath(judge_workdir),
-              "speaker_model": os.path.abspath(speaker_workdir), "targets": [t.name for t in chosen]}
+        result["target_recordings_named"] = float(np.mean([s.named == s.utterance.speaker
+                                                           for s in own]))
+        result["target_recordings_cer"] = evaluation.error_rates(
+            [text.normalize(s.utterance.text) for s in own], [s.hypothesis for s in own])["cer"]
+    sources = judge_sources(utterances, judge, speaker_judge, converter.sample_rate)
+    name = f"eval_{sources_from[0]}_{split}" if sources_from else f"eval_{split}"
+    out_dir = os.path.join(vc_workdir, name)
     report = evaluate_conversion(converter, sources, chosen, judge, speaker_judge, render,
                                  out_dir, voice_of=voice_of)
     copy = copy_synthesis_system(*inference.load_workdir(decoder_workdir)[1:])
@@ -331,14 +359,25 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
                                           voice_of=voice_of)
         result.update({f"via_text_{k}": v for k, v in text_report["summary"].items()})
         reports["via_text"] = text_report
-    files.write_json(os.path.join(vc_workdir, f"eval_{split}.json"),
+    files.write_json(os.path.join(vc_workdir, name + ".json"),
                      {"metrics": result, "reports": reports}, indent=1)
-    files.write_text(os.path.join(vc_workdir, f"eval_{split}.md"), markdown(reports) + "\n")
+    files.write_text(os.path.join(vc_workdir, name + ".md"), markdown(reports) + "\n")
     return result
 
 
+def _words_judge(judge_workdir: str, sample_rate: int):
+    """An STT workdir's beam search, or pocketsphinx for ``'pocketsphinx'``."""
+    from voxjax.tts_evaluation import pocketsphinx_judge, stt_judge
+    if judge_workdir != "pocketsphinx":
+        return stt_judge(judge_workdir, beam=True)
+    judge = pocketsphinx_judge(sample_rate)
+    if judge is None:
+        raise ValueError("the pocketsphinx judge needs the eval extra: pip install -e '.[eval]'")
+    return judge
+
+
 COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "copy_cer",
-           "own_voice_cer", "target_accuracy",
+           "own_voice_cer", "target_accuracy", "source_named_target_rate",
            "source_rate", "target_voice_accuracy", "source_voice_rate", "judge_accuracy",
            "judge_voice_accuracy", "copy_voice_accuracy", "own_voice_voice_accuracy",
            "closer_to_target_rate", "unjudged_voice", "cos_target",

@@ -49,7 +49,7 @@ class Utterance:
 
 
 def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all",
-                  heldout_prompts: int = 0) -> list[Utterance]:
+                  heldout_prompts: int = 0, required: bool = True) -> list[Utterance]:
     """Loads the utterances of ``split`` (``'all'`` = every split) from a dataset on disk.
 
     ``dataset`` is one of ``synth``/``manifest`` (JSON-lines manifest), ``ljspeech``,
@@ -57,7 +57,8 @@ def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all",
     prompts as ``test`` and as many as ``valid`` instead of the default 90/5/5 hash split (see
     :func:`ljspeech_split`). Raises :class:`DataError` for an unknown dataset, a missing root,
     a folder without usable utterances, or a split that has none (the message lists the splits
-    that do); damaged entries are skipped with one warning.
+    that do; with ``required=False`` such a split is an empty list instead); damaged entries are
+    skipped with one warning.
     """
     loaders = {"synth": _load_jsonl, "manifest": _load_jsonl, "ljspeech": _load_ljspeech,
                "librispeech": _load_librispeech, "fsdd": _load_fsdd}
@@ -76,7 +77,7 @@ def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all",
     if not utterances:
         raise DataError(f"no {dataset} utterances found in {root}"
                         + (f" ({skipped.summary()})" if skipped.counts else ""))
-    return _select_split(utterances, split, dataset, root)
+    return _select_split(utterances, split, dataset, root, required)
 
 
 class _Skipped:
@@ -102,7 +103,7 @@ class _Skipped:
 
 
 def _select_split(utterances: list[Utterance], split: str, dataset: str,
-                  root: str) -> list[Utterance]:
+                  root: str, required: bool = True) -> list[Utterance]:
     if split == "all":
         return utterances
     wanted = {s.strip() for s in split.split(",") if s.strip()}
@@ -114,7 +115,7 @@ def _select_split(utterances: list[Utterance], split: str, dataset: str,
         wanted = {n for n in names for w in wanted
                   if n == w or (w in prefixes and n.split("-")[0] == prefixes[w])}
     chosen = [u for u in utterances if u.split in wanted]
-    if not chosen:
+    if not chosen and required:
         raise DataError(f"no utterances in split {split!r} of {dataset} at {root}; "
                         f"splits found: {', '.join(names)}")
     return chosen

@@ -6,7 +6,10 @@ demand, but only while training or inside :func:`corpus_building`: evaluation an
 transcription never synthesise a corpus, they raise a one-line DataError naming the missing
 folder). ``synth_ratio`` > 0 adds the built-in corpus (``synth_root``, ``synth_size``) to the
 *training* data so that that share of every epoch's training utterances is synthetic; evaluation
-always uses the config's own dataset. Every task reads its utterances through this module.
+always uses the config's own dataset. ``extra_datasets`` (``"dataset:root"`` entries) adds other
+datasets' utterances to every split they have, at their own frequency: one table of speakers from
+several sources (a speaker model that knows both Kathleen and the Mini LibriSpeech readers).
+Every task reads its utterances through this module.
 """
 from __future__ import annotations
 
@@ -62,8 +65,16 @@ def utterances(data, split: str, seed: int = 0) -> list[manifest.Utterance]:
     """Utterances of ``split`` of the config's dataset (building the synthetic corpus if asked)."""
     if data.dataset == "synth":
         ensure_corpus(data.root, data.size, seed, data.get("randomize_voices", False))
-    return manifest.load_manifest(data.dataset, data.root, split,
-                                  heldout_prompts=int(data.get("heldout_prompts", 0) or 0))
+    heldout = int(data.get("heldout_prompts", 0) or 0)
+    found = manifest.load_manifest(data.dataset, data.root, split, heldout_prompts=heldout)
+    for entry in data.get("extra_datasets", ()) or ():
+        dataset, _, root = entry.partition(":")
+        if not root:
+            raise manifest.DataError(f"data.extra_datasets entry {entry!r} is not "
+                                     "'dataset:root'")
+        found = found + manifest.load_manifest(dataset, root, split, heldout_prompts=heldout,
+                                               required=False)
+    return found
 
 
 def training_utterances(data, seed: int = 0) -> tuple[list[manifest.Utterance], np.ndarray]:
