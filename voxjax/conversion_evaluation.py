@@ -297,8 +297,8 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     data (``target_recordings_*``: the ceiling of the identification). ``judge_workdir``
     ``'pocketsphinx'`` judges the words with pocketsphinx (the ``eval`` extra) instead of an STT
     workdir. Writes ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` for other sources),
-    ``.md`` and a few wavs under a folder of that name in the vc workdir; returns the flat summary (zero-shot and via-text figures apart, keys
-    ``zero_shot_*`` and ``via_text_*``)."""
+    ``.md`` and a few wavs under a folder of that name in the vc workdir; returns the flat
+    summary (zero-shot and via-text figures apart, keys ``zero_shot_*`` and ``via_text_*``)."""
     from voxjax.corpus import build
     from voxjax.tts_evaluation import copy_synthesis_system
     converter = inference.load_converter(vc_workdir, decoder_workdir)
