@@ -31,7 +31,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     data.heldout_prompts = 100
     data.extra_datasets = ("librispeech:" + os.path.join(config_lib.SHARED_DATA, "minilibrispeech"),)
     if arg == "tiny":
-        data.heldout_prompts = 0
+        data.heldout_prompts = 0  # a tiny LJSpeech-layout folder has too few prompts for 2 x 100
     else:
         # Read-speech utterances run to ~20 s: buckets up to 1,900 frames keep nearly all of them.
         data.buckets = (300, 500, 700, 1000, 1300, 1600, 1900)
