@@ -10,9 +10,10 @@ import pytest
 
 from voxjax import audio, cli, evaluation, inference, text
 from voxjax.conversion_evaluation import (SpeakerJudge, Target, evaluate_conversion,
-                                          judge_sources, spread, stage_scores)
+                                          judge_sources, stage_scores)
 from voxjax.corpus import build
 from voxjax.data import manifest
+from voxjax.data.manifest import spread
 from voxjax.tts_evaluation import stt_judge
 
 

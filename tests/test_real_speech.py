@@ -113,6 +113,18 @@ def test_eval_on_any_dataset_writes_the_split_json(capsys, libri_layout, tiny_of
     assert saved["metrics"]["utterances"] == len(saved["utterances"]) == len(dev)
     assert {u["path"] for u in saved["utterances"]} == {u.path for u in dev}
     assert saved["utterances"][0]["reference"] == saved["utterances"][0]["reference"].lower()
+    # --limit judges that many, spread over the readers (the files go reader by reader)
+    code, out, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
+                                "librispeech", "--root", libri_layout, "--split", "dev",
+                                "--greedy", "--limit", "3")
+    assert code == 0 and "limit=3" in out
+    saved = json.load(open(path))
+    judged = {u["path"] for u in saved["utterances"]}
+    assert saved["metrics"]["utterances"] == len(judged) == 3
+    assert {u.speaker for u in dev if u.path in judged} == {u.speaker for u in dev}
+    code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
+                              "librispeech", "--root", libri_layout, "--limit", "0")
+    assert_one_line_error(code, errors, "--limit")
     code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
                               "librispeech")
     assert_one_line_error(code, errors, "--dataset and --root")

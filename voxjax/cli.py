@@ -119,7 +119,8 @@ def cmd_eval(args) -> int:
                                                            args.decoder, args.judge, args.limit or 100)
     else:
         result = inference.evaluate_workdir(args.workdir, args.split, decode=_decode_flags(args),
-                                            dataset=args.dataset, root=args.root)
+                                            dataset=args.dataset, root=args.root,
+                                            limit=args.limit)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items()))
     return 0
@@ -268,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge", help="TTS/decoder/vc workdirs: STT workdir that transcribes the "
                    "audio (vc: or 'pocketsphinx')")
     p.add_argument("--limit", type=int,
-                   help="utterances judged (TTS/decoder: 100; vc: 25 by default)")
+                   help="utterances judged (TTS/decoder: 100; vc: 25; STT: all by default)")
     p.add_argument("--speaker-model", help="vc workdirs: speaker workdir judging the voice")
     p.add_argument("--tts", help="vc workdirs: also judge conversion via text with this TTS")
     p.add_argument("--targets", type=int, default=4, help="vc: training speakers converted to")

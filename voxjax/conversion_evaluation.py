@@ -41,7 +41,7 @@ import numpy as np
 from tqdm import tqdm
 
 from voxjax import audio, evaluation, files, inference, text
-from voxjax.data.manifest import Utterance, load_manifest
+from voxjax.data.manifest import Utterance, load_manifest, spread
 
 NAN = float("nan")
 REFERENCE_SECONDS = (5.0, 10.0)  # a zero-shot target's reference clip: at least / at most
@@ -53,14 +53,6 @@ class Target:
 
     name: str  # the speaker's name (a corpus voice id when ``render`` can speak it)
     reference: np.ndarray | None = None  # None = a training speaker
-
-
-def spread(items: list, count: int) -> list:
-    """``count`` items spread evenly over a list (deterministic): speakers over a table,
-    utterances over a dataset whose files go reader by reader."""
-    if count >= len(items):
-        return list(items)
-    return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
 
 
 def reference_clip(utterances: list[Utterance], sample_rate: int) -> np.ndarray:

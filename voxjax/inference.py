@@ -45,7 +45,8 @@ def load_prior(task, workdir: str) -> CharNGramPrior | None:
 
 
 def evaluate_workdir(workdir: str, split: str | None = None, decode: dict | None = None,
-                     dataset: str | None = None, root: str | None = None) -> dict:
+                     dataset: str | None = None, root: str | None = None,
+                     limit: int | None = None) -> dict:
     """CER/WER of a speech-to-text workdir on ``split``; writes ``eval_<split>.json`` beside it.
 
     Greedy CER/WER always; the beam search's (``*_beam``) too unless the settings say greedy.
@@ -53,7 +54,8 @@ def evaluate_workdir(workdir: str, split: str | None = None, decode: dict | None
     length_bonus) for this call only. ``dataset`` + ``root`` evaluate on any dataset on disk
     instead of the config's own (split default ``all``; written to
     ``eval_<dataset>_<split>.json``), e.g. human speech for a model trained on the synthetic
-    corpus.
+    corpus. ``limit``: judge only that many utterances, spread over the split
+    (:func:`voxjax.data.manifest.spread`: several readers, not the first one's files).
     """
     config, task, params = load_workdir(workdir)
     if config.task != "stt":
@@ -62,14 +64,20 @@ def evaluate_workdir(workdir: str, split: str | None = None, decode: dict | None
     if (dataset is None) != (root is None):
         raise ValueError("give both --dataset and --root, or neither")
     split = split or ("all" if dataset else "test")
-    utterances = manifest.load_manifest(dataset, root, split) if dataset else None
+    utterances = (manifest.load_manifest(dataset, root, split) if dataset
+                  else task.utterances(split))
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"--limit must be at least 1, got {limit}")
+        utterances = manifest.spread(utterances, limit)
     settings = task.decoding_settings(**(decode or {}))
     prior = None if settings["greedy"] else load_prior(task, workdir)
     details: list[dict] = []
     metrics = task.evaluate(params, split, settings=settings, details=details,
                             utterances=utterances, prior=prior)
     result = {"split": split, **({"dataset": dataset, "root": os.path.abspath(root)}
-                                 if dataset else {}), **metrics}
+                                 if dataset else {}), **({"limit": limit} if limit else {}),
+              **metrics}
     if not settings["greedy"]:
         result.update({f"decode_{k}": settings[k]
                        for k in ("beam_size", "prior_weight", "length_bonus")})

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 
+import numpy as np
 import soundfile as sf
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,14 @@ def _load_jsonl(root: str, skipped: _Skipped) -> list[Utterance]:
 
 
 _TAKE_SUFFIX = re.compile(r"_\d+$")
+
+
+def spread(items: list, count: int) -> list:
+    """``count`` items spread evenly over a list (deterministic): speakers over a table,
+    utterances over a dataset whose files go reader by reader."""
+    if count >= len(items):
+        return list(items)
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
 
 
 def prompt_of(utterance_id: str) -> str:
