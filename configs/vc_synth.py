@@ -77,6 +77,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.rnn_hidden = 256
     model.rnn_layers = 2
     model.use_energy = True
+    model.content_width = 0  # > 0: squeeze the content through a linear layer this wide
     model.lookahead_frames = 3  # output frame t renders source frame t - 3: 30 ms more latency
 
     config.inference = inference = ml_collections.ConfigDict()

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from voxjax.models import contract
 from voxjax.models.conversion_model import ConversionModel
@@ -16,15 +17,16 @@ def chunk_of(content, speaker, energy):
     return {"content": content, "speaker": speaker, "energy": energy}
 
 
-def test_chunked_equals_offline_and_scan():
+@pytest.mark.parametrize("model", [TINY, TINY.clone(content_width=4)], ids=["plain", "squeezed"])
+def test_chunked_equals_offline_and_scan(model):
     rng = np.random.default_rng(0)
     content = jnp.asarray(rng.normal(size=(2, 12, 6)), jnp.float32)
     speaker = jnp.asarray(np.eye(2), jnp.float32)
     energy = jnp.asarray(rng.normal(-8, 2, size=(2, 48)), jnp.float32)
-    params = TINY.init(jax.random.key(0), chunk_of(content, speaker, energy))
-    offline = TINY.apply(params, chunk_of(content, speaker, energy))
+    params = model.init(jax.random.key(0), chunk_of(content, speaker, energy))
+    offline = model.apply(params, chunk_of(content, speaker, energy))
     assert offline.shape == (2, 48, 8)
-    streamer = contract.Streamer(TINY)
+    streamer = contract.Streamer(model)
     state, pieces, start = streamer.init_state(params, 2), [], 0
     for size in (1, 4, 2, 5):  # uneven chunks of content frames
         c = chunk_of(content[:, start:start + size], speaker, energy[:, 4 * start:4 * (start + size)])
@@ -40,7 +42,7 @@ def test_chunked_equals_offline_and_scan():
     np.testing.assert_allclose(contract.from_chunks(scanned), offline, atol=1e-5)
     # Causal: changing the future does not change the past.
     later = content.at[:, 8:].set(0.0)
-    np.testing.assert_allclose(TINY.apply(params, chunk_of(later, speaker, energy))[:, :32],
+    np.testing.assert_allclose(model.apply(params, chunk_of(later, speaker, energy))[:, :32],
                                offline[:, :32], atol=1e-5)
 
 

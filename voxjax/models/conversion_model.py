@@ -9,13 +9,20 @@ becomes ``upsample`` (= the language model's subsampling, 4) mel frames of 10 ms
 
 Layout (content ``[B, T, C]`` at 40 ms, speaker vector ``[B, S]``, optional per-mel-frame
 ``energy [B, 4T]``, the log-mel frame mean of the source):
-  content (+ energy, 4 values per content frame) -> ``conv_layers`` x [causal conv ->
+  content (-> optional Dense(``content_width``)) (+ energy, 4 values per content frame) ->
+  ``conv_layers`` x [causal conv ->
   LayerNorm -> GELU] -> + Dense(speaker vector) -> ``rnn_layers`` x unidirectional GRU ->
   Dense(upsample * n_mels) -> ``[B, 4T, n_mels]`` normalised log-mel -> denormalised.
 
 The speaker vector is one-hot over the training speakers (the task's ``vc.speaker = 'id'``,
 Dense on one-hot = an embedding table) or a speaker model's unit embedding (``'embedding'``:
 any voice with a reference recording).
+
+Squeeze (``content_width = w > 0``): the content passes through a linear layer ``w`` wide
+before anything else, per frame (so it streams as before). Trained to rebuild each utterance
+with its own speaker given apart, a narrow squeeze has no room for the source voice beside
+the words, so the voice comes from the speaker input (the bottleneck argument of AutoVC, Qian
+et al., 2019); too narrow, and it drops words too.
 
 Look-ahead (``lookahead_frames = d``): output frame ``t`` is trained to render mel frame
 ``t - d``, so each frame is made from content up to ``d`` (to ``d + 3``) frames past it. The
@@ -49,6 +56,7 @@ class ConversionModel(nn.Module):
     rnn_hidden: int = 256
     rnn_layers: int = 2
     use_energy: bool = True  # the source's frame energy as an input (prosody, not identity)
+    content_width: int = 0  # > 0: content squeezed through a linear layer this wide first
     lookahead_frames: int = 0  # output frame t renders mel frame t - lookahead_frames
     feature_mean: float = -8.0
     feature_std: float = 4.0
@@ -60,6 +68,7 @@ class ConversionModel(nn.Module):
         return cls(content_dim=content_dim, n_mels=n_mels, upsample=upsample, **kwargs)
 
     def setup(self):
+        self.squeeze = nn.Dense(self.content_width, name="squeeze") if self.content_width else None
         self.convs = [CausalConv1D(self.channels, self.conv_kernel, name=f"conv_{i}")
                       for i in range(self.conv_layers)]
         self.norms = [nn.LayerNorm(name=f"norm_{i}") for i in range(self.conv_layers)]
@@ -70,6 +79,8 @@ class ConversionModel(nn.Module):
 
     def _inputs(self, chunk):
         x = chunk["content"].astype(jnp.float32)
+        if self.squeeze is not None:
+            x = self.squeeze(x)
         if self.use_energy:
             b, t = x.shape[:2]
             energy = (chunk["energy"].astype(jnp.float32) - self.feature_mean) / self.feature_std
@@ -78,7 +89,8 @@ class ConversionModel(nn.Module):
 
     def init_state(self, batch_size: int):
         """Zero state: each causal conv's left context and each GRU's carry."""
-        in_dim = self.content_dim + (self.upsample if self.use_energy else 0)
+        in_dim = ((self.content_width or self.content_dim)
+                  + (self.upsample if self.use_energy else 0))
         return {"conv": tuple(conv.zero_state(batch_size, in_dim if i == 0 else self.channels)
                               for i, conv in enumerate(self.convs)),
                 "rnn": tuple(rnn_zero_carry("gru", batch_size, self.rnn_hidden)
