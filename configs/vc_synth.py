@@ -16,6 +16,10 @@ Result (2-core CPUs; judged on 25 test utterances x 4 voices, README "Speech con
           per second), valid mel L1 0.953, CER ratio 3.58 (2.12 into the source's own voice;
           judge CER 3.08% on the sources), voice named 64%, nearer the target than the source
           88%, MCD 4.15 vs 6.40 dB.
+          The first RNN layer (``vc.content_layer=0``, 2026-12-07, 703 s): CER ratio 2.35, but
+          voice named 48%, nearer 74%, MCD 4.65 dB: more words and more of the source voice;
+          squeezed (``model.content_width=32`` / ``16``): 2.96 / 3.16, 59% / 61%, 4.37 / 4.36
+          dB (experiments/vc_content.py). The middle layer stays the default.
           The same without look-ahead (``model.lookahead_frames=0``, content computed in every
           step): 1,429 s (median 302 s of audio per second, partly beside the test suite), L1
           1.115, CER ratio 7.88 (own voice 6.04), voice named 62%, nearer 89%, MCD 4.41 dB.
