@@ -53,6 +53,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     vc.speaker = "id"  # id: one-hot over data.speakers | embedding: the speaker model's
     vc.speaker_workdir = ""  # embedding only: a trained speaker workdir (runs/speaker_synth)
     vc.cache_content = True  # compute the frozen content once before training, not every step
+    vc.content_warp = 0.0  # > 0: training reads the content from a log-mel stretched this much
 
     config.data = data = ml_collections.ConfigDict()
     data.dataset = "synth"  # synth | ljspeech | librispeech | fsdd | manifest

@@ -442,6 +442,23 @@ def test_spec_augment_masks_inside_valid_frames_only():
     np.testing.assert_array_equal(np.asarray(none), feats)
 
 
+def test_frequency_warp_moves_each_utterances_formants_by_one_bounded_factor():
+    """A spectral peak at bin 40 of every frame lands at 40 * a for the utterance's own factor
+    a in [1 / 1.2, 1.2]: the same bin in all its frames, up for some utterances and down for
+    others; flat (padding) frames stay flat; max_warp 0 changes nothing."""
+    feats = np.full((16, 6, 80), -10.0, np.float32)
+    feats[:, :4, 40] = 0.0  # frames 4-5: flat, like padding
+    out = np.asarray(jax.jit(lambda r, f: augment.warp_frequencies(r, f, 0.2))(
+        jax.random.PRNGKey(0), feats))
+    peaks = out[:, :4].argmax(-1)  # [utterance, frame]
+    assert (peaks == peaks[:, :1]).all()  # one factor per utterance
+    assert peaks.min() >= np.floor(40 / 1.2) and peaks.max() <= np.ceil(40 * 1.2)
+    assert (peaks[:, 0] > 40).any() and (peaks[:, 0] < 40).any()
+    np.testing.assert_allclose(out[:, 4:], -10.0)
+    same = augment.warp_frequencies(jax.random.PRNGKey(0), feats, 0.0)
+    np.testing.assert_allclose(np.asarray(same), feats, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- workers
 
 def test_worker_processes_give_the_same_batches(corpus):

@@ -1,11 +1,13 @@
 """The ``vc`` task: trains through the one trainer on the tiny corpus with a trained tiny causal
 STT model as its frozen content network, learns, and converts a recording to another voice."""
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import soundfile as sf
 
 from voxjax import audio, cli, config as config_lib, inference, summaries, tasks
+from voxjax.data import augment
 
 
 def test_tiny_vc_model_learns_to_reconstruct(tiny_vc_workdir):
@@ -180,3 +182,40 @@ def test_cached_frozen_inputs_are_what_the_training_step_would_compute(
         assert not cached & set(next(iterator))
     finally:
         iterator.close()
+
+
+def test_content_warp_reads_training_content_from_a_stretched_log_mel(tiny_corpus,
+                                                                      tiny_streaming_workdir):
+    """vc.content_warp: no cached content in the batches; the training loss is the L1 of the
+    output made from the warped log-mel's content and energy against the unwarped log-mel; the
+    evaluation loss (train=False) does not warp."""
+    config = config_lib.load("vc_synth", "tiny")
+    config.data.root = tiny_corpus
+    config.vc.content_workdir = tiny_streaming_workdir
+    config.vc.content_warp = 0.3
+    task = tasks.get(config)
+    iterator = task.train_iterator()
+    try:
+        batch = next(iterator)
+    finally:
+        iterator.close()
+    assert "content" not in batch
+    params = task.init(jax.random.key(0), batch)
+    rng = jax.random.key(7)
+    lengths = batch["feature_lengths"]
+    warped = augment.warp_frequencies(rng, jnp.asarray(batch["features"]), 0.3)
+    predicted, target = task._predict(params, batch["features"], lengths,
+                                      task._batch_vectors(batch), source=warped)
+    valid = (np.arange(target.shape[1])[None] < lengths[:, None]) * batch["weights"][:, None]
+    expected = np.sum(np.abs(np.asarray(predicted) - np.asarray(target)) * valid[..., None]) / (
+        np.sum(valid) * target.shape[-1])
+    frames = batch["features"].shape[1]  # the target: the unwarped log-mel itself
+    np.testing.assert_allclose(np.asarray(target)[:, :frames][valid[:, :frames] > 0],
+                               np.asarray(batch["features"])[valid[:, :frames] > 0])
+    trained, _ = task.loss(params, batch, rng, train=True)
+    np.testing.assert_allclose(float(trained), expected, rtol=1e-5)
+    evaluated, _ = task.loss(params, batch, rng, train=False)
+    config.vc.content_warp = 0.0
+    plain, _ = tasks.get(config).loss(params, batch, rng, train=True)
+    np.testing.assert_allclose(float(evaluated), float(plain), rtol=1e-6)
+    assert abs(float(trained) - float(plain)) > 1e-4

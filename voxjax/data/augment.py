@@ -1,6 +1,7 @@
-"""SpecAugment (Park et al., 2019) in jnp, run inside the jitted train step.
+"""Feature augmentation in jnp, run inside the jitted train step: SpecAugment (Park et al.,
+2019) masks, and a stretch of the mel axis (:func:`warp_frequencies`).
 
-Masks are drawn from the step's rng, so augmentation is deterministic per (seed, step) and
+Masks and warp factors are drawn from the step's rng, so augmentation is deterministic per (seed, step) and
 costs no host work. Masked cells are filled with each utterance's mean log-mel over its valid
 frames, not zero: features here are un-normalised logs (silence is about -14), so zero would be a
 loud, unnatural value, while the mean carries no information and keeps the input statistics.
@@ -53,3 +54,20 @@ def spec_augment(rng: jax.Array, features: jax.Array, lengths: jax.Array, *, fre
     count = jnp.maximum(lengths, 1)[:, None, None] * bins
     mean = jnp.sum(jnp.where(valid[:, :, None], features, 0.0), axis=(1, 2), keepdims=True) / count
     return jnp.where(mask, mean.astype(features.dtype), features)
+
+
+def warp_frequencies(rng: jax.Array, features: jax.Array, max_warp: float) -> jax.Array:
+    """Stretches each utterance of ``features [B, T, F]`` along the mel axis by its own factor
+    ``a``, log-uniform in ``[1 / (1 + max_warp), 1 + max_warp]``: bin ``f`` takes the value at
+    ``f / a`` (linear interpolation; past the top bin, the top bin). ``a > 1`` moves formants and
+    harmonics up, as a shorter vocal tract and higher voice would (vocal tract length
+    perturbation, Jaitly and Hinton, 2013, here on the log-mel itself). Pure and jittable."""
+    batch, _, bins = features.shape
+    bound = jnp.log1p(max_warp)
+    factor = jnp.exp(jax.random.uniform(rng, (batch,), minval=-bound, maxval=bound))
+    position = jnp.clip(jnp.arange(bins)[None, :] / factor[:, None], 0.0, bins - 1.0)  # [B, F]
+    low = jnp.floor(position).astype(jnp.int32)
+    high = jnp.minimum(low + 1, bins - 1)
+    frac = (position - low)[:, None, :].astype(features.dtype)
+    take = lambda index: jnp.take_along_axis(features, index[:, None, :], axis=2)  # noqa: E731
+    return take(low) * (1 - frac) + take(high) * frac

@@ -20,6 +20,9 @@ The speaker input:
     gives the mean embedding of that speaker's training recordings (:meth:`speaker_centroid`).
 
 Loss: L1 between predicted and real log-mel on the valid frames (``mel_l1``, per mel bin).
+``vc.content_warp > 0`` reads each training step's content from the log-mel stretched along
+its mel axis (a random factor per utterance, vocal tract length perturbation), the target
+unchanged, so the source voice in the content stops predicting the output's voice.
 
 The content network (and the speaker model) is frozen, so with ``vc.cache_content`` (default on)
 training computes each item's content (and embedding) once, before the first step
@@ -40,7 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from voxjax import audio, checkpoint, config as config_lib, tasks
-from voxjax.data import pipeline, splits
+from voxjax.data import augment, pipeline, splits
 from voxjax.models import contract
 from voxjax.models.conversion_model import ConversionModel
 from voxjax.models.speaker_model import l2_normalise
@@ -241,17 +244,19 @@ class ConversionTask(splits.SpeakerTable):
         return jnp.pad(jnp.asarray(features, jnp.float32), ((0, 0), (0, pad), (0, 0)),
                        constant_values=SILENCE)
 
-    def _predict(self, params, features, lengths, vectors, content=None):
+    def _predict(self, params, features, lengths, vectors, content=None, source=None):
         """Source log-mel + target speaker vectors -> ``(predicted log-mel, padded source)``,
         frame for frame: the model's output is shifted back by its ``lookahead_frames``, which
         reads that many frames of silence past the end. ``content``: precomputed
-        (:meth:`frozen_table`), or None to run the content network."""
+        (:meth:`frozen_table`), or None to run the content network. ``source``: the log-mel the
+        content and energy are read from, when it is not ``features`` (``vc.content_warp``)."""
         ahead = self.model.lookahead_frames
         features = self._padded(features, ahead)
+        source = features if source is None else self._padded(source, ahead)
         if content is None:
-            content = self.content(features, lengths)
+            content = self.content(source, lengths)
         chunk = {"content": content,
-                 "speaker": vectors, "energy": features.mean(-1)}
+                 "speaker": vectors, "energy": source.mean(-1)}
         aligned = features.shape[1] - ahead
         return (self.model.apply({"params": params}, chunk)[:, ahead:],
                 features[:, :aligned])
@@ -263,7 +268,9 @@ class ConversionTask(splits.SpeakerTable):
         utts = self.utterances(self.config.data.train_split)
         plan, make_batch = pipeline.train_plan(self.config, utts, process_index, process_count,
                                                speakers=self._speaker_ids(utts))
-        if self.config.vc.get("cache_content", True):
+        if self.content_warp:  # a new warp every step: the content must follow it
+            log.info("vc.content_warp is on: content is computed in every step, not cached")
+        elif self.config.vc.get("cache_content", True):
             if make_batch.augment is None:
                 make_batch.extras.update(self.frozen_table(plan, make_batch))
             else:  # augmented features differ every batch: content must follow them
@@ -314,12 +321,28 @@ class ConversionTask(splits.SpeakerTable):
         return self.speaker_vectors(jnp.asarray(batch["speaker"]), jnp.asarray(batch["features"]),
                                     jnp.asarray(batch["feature_lengths"]))
 
+    @property
+    def content_warp(self) -> float:
+        """``config.vc.content_warp``: how far training stretches the mel axis of the log-mel
+        the content is read from (0 = not at all)."""
+        return float(self.config.vc.get("content_warp", 0.0))
+
     def loss(self, params, batch, rng, train: bool = True):
-        """Reconstruction L1 of each utterance's own log-mel from its content and speaker."""
-        del rng, train  # no dropout or augmentation
+        """Reconstruction L1 of each utterance's own log-mel from its content and speaker.
+
+        With ``vc.content_warp`` the content (and energy) of a training step are read from the
+        log-mel stretched along its mel axis (:func:`voxjax.data.augment.warp_frequencies`,
+        another factor per utterance and step), while the target stays the utterance itself: the
+        voice in the content no longer tells the model how the output should sound, so it
+        learns to take the voice from the speaker input alone."""
         lengths = batch["feature_lengths"]
+        source = None
+        if train and self.content_warp:
+            source = augment.warp_frequencies(rng, jnp.asarray(batch["features"]),
+                                              self.content_warp)
+        cached = batch.get("content") if source is None else None  # no cache when warping
         predicted, target = self._predict(params, batch["features"], lengths,
-                                          self._batch_vectors(batch), batch.get("content"))
+                                          self._batch_vectors(batch), cached, source)
         valid = (jnp.arange(target.shape[1])[None] < lengths[:, None]) * batch["weights"][:, None]
         mel_l1 = jnp.sum(jnp.abs(predicted - target) * valid[..., None]) / (
             jnp.maximum(jnp.sum(valid), 1.0) * target.shape[-1])
