@@ -21,6 +21,12 @@ Result (measured 2026-12-06, 2-core x86_64 CPU, nothing else running), after
           At 1,000 steps (295 s, valid L1 0.819): CER 47.5%, ratio 2.89, named 25 of 25.
           The content model reads those readers at 48.5% greedy CER, and the words it misses
           stay missed.
+          2026-12-07, the same commands with ``--config.vc.content_layer=0`` (the first RNN
+          layer): ratio 2.07, named 21 of 25 (830 s); adding
+          ``--config.vc.content_workdir=runs/stt_ml_stream_ft`` (configs/
+          stt_minilibri_streaming_finetune.py): ratio 1.92, named 23 of 25 (930 s), the best
+          pair so far; adding ``--config.vc.content_warp=0.2`` to the first: ratio 2.35, named
+          25 of 25 (1,107 s). The default keeps the middle layer: 25 of 25, no pre-training.
 """
 import os
 
