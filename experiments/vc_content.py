@@ -15,13 +15,14 @@ Measured (2026-12-04, 2-core AMD EPYC CPU; the same two runs by hand with ``voxj
 and ``voxjax eval``, README "Speech conversion"): ``posteriors`` CER ratio 4.77, voice named
 65%, MCD 4.77 dB; ``bottleneck_last`` 3.52, 67%, 4.46 dB (MCD(source, target) 6.40 dB).
 ``bottleneck_middle`` (layer -2 of 3) beat ``bottleneck_last`` on 2026-12-06 (x86_64), both
-embedding-conditioned (``--config.vc.speaker=embedding``, trained by hand as in the README):
-valid mel L1 1.111 vs 1.219, the judge's CER on sources converted to their own voice 16.0% vs
-28.4% (sources 3.1%), CER ratio into other voices 7.27 vs 11.4. The look-ahead variants, id-conditioned, were measured on 2026-12-06 (x86_64,
-trained by hand with ``--config.model.lookahead_frames=D``, README "Speech conversion, third
-round"): CER ratio 7.88 / 3.58 / 2.43 for 0 / 3 / 8 frames (own voice 6.04 / 2.12 / 1.60),
-voice named 62 / 64 / 68%, MCD 4.41 / 4.15 / 4.07 dB. The content variants' figures above had no
-look-ahead; the grid now runs them at the config's default of 3 frames.
+embedding-conditioned (``--config.vc.speaker=embedding``, trained by hand as in the README): valid
+mel L1 1.111 vs 1.219, the judge's CER on sources converted to their own voice 16.0% vs 28.4%
+(sources 3.1%), CER ratio into other voices 7.27 vs 11.4. The look-ahead variants, id-conditioned,
+were measured on 2026-12-06 (x86_64, trained by hand with ``--config.model.lookahead_frames=D``,
+README "Speech conversion, third round"): CER ratio 7.88 / 3.58 / 2.43 for 0 / 3 / 8 frames (own
+voice 6.04 / 2.12 / 1.60), voice named 62 / 64 / 68%, MCD 4.41 / 4.15 / 4.07 dB. The content
+variants' figures above had no look-ahead; the grid now runs them at the config's default of 3
+frames.
 The lower the layer, the more words and the more of the source voice: on 2026-12-07 (x86_64,
 id-conditioned, 3 frames, trained by hand with ``--config.vc.content_layer=0
 [--config.model.content_width=W]``, README "Speech conversion, fifth round"),
@@ -30,9 +31,8 @@ id-conditioned, 3 frames, trained by hand with ``--config.vc.content_layer=0
 (4.15). Squeezing the first layer moves it along the same line instead of off it:
 ``first_width32`` 2.96, 59%, 81%, 4.37 dB; ``first_width16`` 3.16, 61%, 81%, 4.36 dB, both
 with more words lost in the source's own voice (2.23, 2.50) than the unsqueezed middle layer.
-``--tiny`` content
-models have one RNN layer: run it with ``--only posteriors bottleneck_last`` (the other
-variants read a second-to-last or first layer).
+``--tiny`` content models have one RNN layer: run it with ``--only posteriors bottleneck_last
+bottleneck_first first_width32 first_width16`` (the other variants read a second-to-last layer).
 """
 from __future__ import annotations
 
