@@ -38,6 +38,7 @@ def random_task():
     """The vc_synth task with random content parameters and two speakers."""
     config = config_lib.load("vc_synth")
     config.vc.content_workdir = ""
+    config.vc.content_warp = 0.0  # the warp is one gather; the content network is the cost
     config.data.speakers = ("a", "b")
     task = tasks.get(config)
     batch = {"features": np.zeros((1, 64, config.data.n_mels), np.float32) - 8,

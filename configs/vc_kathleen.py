@@ -1,6 +1,6 @@
 """Any-to-one voice conversion into one human voice: Kathleen (CMU ARCTIC, CC0; the layout and
 prompt-level splits of configs/tts_kathleen.py). configs/vc_synth.py's model, trained to
-reconstruct her recordings from a real-speech causal STT model's posteriors, so that anyone's
+reconstruct her recordings from a real-speech causal STT model's outputs, so that anyone's
 speech read by that STT model comes out in her voice; pair it with configs/decoder_kathleen.py.
 
 Command:  voxjax train --config configs/vc_kathleen.py --workdir runs/vc_kathleen
@@ -21,12 +21,13 @@ Result (measured 2026-12-06, 2-core x86_64 CPU, nothing else running), after
           At 1,000 steps (295 s, valid L1 0.819): CER 47.5%, ratio 2.89, named 25 of 25.
           The content model reads those readers at 48.5% greedy CER, and the words it misses
           stay missed.
-          2026-12-07, the same commands with ``--config.vc.content_layer=0`` (the first RNN
-          layer): ratio 2.07, named 21 of 25 (830 s); adding
-          ``--config.vc.content_workdir=runs/stt_ml_stream_ft`` (configs/
-          stt_minilibri_streaming_finetune.py): ratio 1.92, named 23 of 25 (930 s), the best
-          pair so far; adding ``--config.vc.content_warp=0.2`` to the first: ratio 2.35, named
-          25 of 25 (1,107 s). The default keeps the middle layer: 25 of 25, no pre-training.
+          The figures above are for the middle layer, unwarped (``--config.vc.content_layer=-2
+          --config.vc.content_warp=0``). 2026-12-07, the same commands as they are now (the
+          first RNN layer, content read from a warped log-mel in training, both from
+          configs/vc_synth.py): 1,107 s, valid L1 0.724, ratio 2.35, named 25 of 25. The first
+          layer unwarped (``--config.vc.content_warp=0``): ratio 2.07, named 21 of 25 (830 s);
+          that with ``--config.vc.content_workdir=runs/stt_ml_stream_ft`` (configs/
+          stt_minilibri_streaming_finetune.py): ratio 1.92, named 23 of 25 (930 s).
 """
 import os
 
@@ -45,6 +46,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     if arg != "tiny":
         config.vc.content_workdir = "runs/stt_minilibri_streaming"
         config.data.buckets = (208, 304, 400, 512, 704)  # takes of 0.8-6.5 s, whole 160 ms chunks
-        config.train.steps = 3000  # 766 s here; 1,000 steps (295 s) read at CER ratio 2.89, not 2.43
+        config.train.steps = 3000  # 1,107 s here (see the docstring for 1,000 steps)
         config.train.eval_every = 1000
     return config
