@@ -219,3 +219,6 @@ def test_content_warp_reads_training_content_from_a_stretched_log_mel(tiny_corpu
     plain, _ = tasks.get(config).loss(params, batch, rng, train=True)
     np.testing.assert_allclose(float(evaluated), float(plain), rtol=1e-6)
     assert abs(float(trained) - float(plain)) > 1e-4
+    config.vc.content_warp = -0.1
+    with pytest.raises(ValueError, match="vc.content_warp must lie in"):
+        tasks.get(config)

@@ -77,6 +77,8 @@ class ConversionTask(splits.SpeakerTable):
         if self.content_kind not in CONTENT_KINDS:
             raise ValueError(f"vc.content must be one of {', '.join(CONTENT_KINDS)}, got "
                              f"{self.content_kind!r}")
+        if not 0.0 <= self.content_warp < 1.0:
+            raise ValueError(f"vc.content_warp must lie in [0, 1), got {self.content_warp}")
         if not -lm.rnn_layers <= self.content_layer < lm.rnn_layers:
             raise ValueError(f"vc.content_layer {self.content_layer} is out of range: the content "
                              f"model has {lm.rnn_layers} RNN layers")
