@@ -26,6 +26,8 @@ def test_chunked_equals_offline_and_scan(model):
     params = model.init(jax.random.key(0), chunk_of(content, speaker, energy))
     offline = model.apply(params, chunk_of(content, speaker, energy))
     assert offline.shape == (2, 48, 8)
+    if model.content_width:  # the content really goes through the squeeze
+        assert params["params"]["squeeze"]["kernel"].shape == (6, model.content_width)
     streamer = contract.Streamer(model)
     state, pieces, start = streamer.init_state(params, 2), [], 0
     for size in (1, 4, 2, 5):  # uneven chunks of content frames
