@@ -59,7 +59,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     vc.content_layer = 0  # bottleneck only: which RNN layer (-1 = the last, under the CTC head)
     vc.speaker = "id"  # id: one-hot over data.speakers | embedding: the speaker model's
     vc.speaker_workdir = ""  # embedding only: a trained speaker workdir (runs/speaker_synth)
-    vc.cache_content = True  # compute the frozen content once before training, not every step
+    vc.cache_content = True  # frozen content once before training (unused while warping)
     # Training reads the content from a log-mel stretched by up to this much (0 = off): the first
     # layer's words without its source voice (README "Speech conversion, fifth round").
     vc.content_warp = 0.2

@@ -30,6 +30,8 @@ training computes each item's content (and embedding) once, before the first ste
 would compute, without the frozen networks in it. The table lives in memory, bucket-padded:
 0.59 GB of float32 content for the default corpus's 5,040 training items, and as much again in
 each data worker process. For much larger data, turn it off (``--config.vc.cache_content=False``).
+With ``vc.content_warp > 0`` (the default of configs/vc_synth.py) there is no table: each
+step's content follows its own warp.
 """
 from __future__ import annotations
 
