@@ -1,0 +1,100 @@
+"""What the main job's trainings cost on this machine: the real trainer, a few windows each.
+
+    python benchmarks/main_job_trainings.py [--corpus runs/corpus]
+        [--content runs/stt_synth_streaming] [--steps 60]
+        [--configs stt_synth ...] [--out benchmarks/results/main_job_trainings.json]
+
+For each model the main job trains (``voxjax.main_job.EXPERIMENTS``, full-size configs) it runs
+``train.train_and_evaluate`` for ``--steps`` steps in a fresh temporary workdir, with the real
+grain pipeline over ``--corpus`` (its feature cache warm, as in every run after the first epoch),
+no evaluation or checkpoint until the end, and the metrics fetched after every step (the
+trainer's one host sync, so each logged window is one step). A step that compiled a new bucket
+shape (the trainer's ``compiles`` count went up) is set apart: ``step_s`` is the mean of the
+others (the buckets mixed as training mixes them), ``compile_s`` the mean excess of the
+compiling steps over it. The projection is ``config.train.steps x step_s + buckets x
+compile_s``: the main job's training loop without its periodic evaluations, checkpoints or the
+first epoch's featurisation (``runs/corpus``'s cache spares it here). So it is a lower bound of
+each training and of their sum, measured in one run so that the models compare like with like.
+
+``vc_synth`` reads its frozen content from ``--content`` (any trained ``stt_synth_streaming``
+workdir: the weights do not change the cost).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine_info, print_table, write_result  # noqa: E402
+from voxjax import config as config_lib, main_job, summaries, train  # noqa: E402
+
+COLUMNS = ["config", "steps", "step_s", "step_s_p10_p90", "audio_s_per_s", "buckets",
+           "compile_s", "projected_train_s"]
+BUDGET_S = 90 * 60  # the whole main job's budget (issue 9), trainings and evaluation together
+
+
+def time_training(name: str, corpus: str, content: str, steps: int) -> dict:
+    """Runs ``name``'s trainer for ``steps`` steps and summarises its per-step log."""
+    config = config_lib.load(name)
+    config.data.root = corpus
+    if name == "vc_synth":
+        config.vc.content_workdir = content
+    full_steps = int(config.train.steps)
+    config.train.steps = steps
+    config.train.log_every = 1
+    config.train.eval_every = 10 ** 9
+    config.train.checkpoint_every = 10 ** 9
+    with tempfile.TemporaryDirectory() as workdir:
+        start = time.perf_counter()
+        train.train_and_evaluate(config, workdir)
+        wall = time.perf_counter() - start
+        rows = [r for r in summaries.read_metrics(workdir, "train") if r.get("steps_per_sec")]
+    seconds = np.array([1.0 / r["steps_per_sec"] for r in rows])
+    compiles = np.array([r["compiles"] for r in rows])
+    compiled = np.diff(compiles, prepend=0) > 0
+    plain = seconds[~compiled]
+    step_s = float(np.mean(plain))
+    compile_s = float(np.mean(seconds[compiled] - step_s))
+    buckets = len(config.data.get("buckets", ())) or 1  # the decoder trains on fixed crops
+    audio = [r["audio_seconds_per_sec"] for r, c in zip(rows, compiled)
+             if not c and r.get("audio_seconds_per_sec")]
+    return {"config": name, "steps": full_steps, "step_s": round(step_s, 3),
+            "step_s_p10_p90": "{:.3f}-{:.3f}".format(*np.percentile(plain, [10, 90])),
+            "audio_s_per_s": round(float(np.median(audio)), 1) if audio else None,
+            "buckets": buckets, "compile_s": round(compile_s, 1),
+            "projected_train_s": round(full_steps * step_s + buckets * compile_s),
+            "steps_timed": len(plain), "compiles_timed": int(compiled.sum()),
+            "run_wall_s": round(wall, 1)}
+
+
+def main() -> None:
+    """Command-line entry: see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="runs/corpus")
+    parser.add_argument("--content", default="runs/stt_synth_streaming")
+    parser.add_argument("--configs", nargs="+", default=list(main_job.EXPERIMENTS))
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--out", default="benchmarks/results/main_job_trainings.json")
+    args = parser.parse_args()
+    if args.steps < 20:
+        parser.error("--steps must be at least 20")
+    rows = []
+    for name in args.configs:
+        rows.append(time_training(name, args.corpus, args.content, args.steps))
+        print(rows[-1], flush=True)
+    print_table(rows, COLUMNS)
+    total = sum(r["projected_train_s"] for r in rows)
+    print(f"\nprojected training loops: {total} s ({total / 60:.0f} min) "
+          f"against the whole job's {BUDGET_S // 60} min")
+    write_result({**machine_info(), "command": " ".join(["python"] + sys.argv),
+                  "steps_timed": args.steps, "rows": rows, "projected_total_s": total,
+                  "budget_s": BUDGET_S}, args.out)
+
+
+if __name__ == "__main__":
+    main()
