@@ -2,7 +2,8 @@
 
     python benchmarks/main_job_trainings.py [--corpus runs/corpus]
         [--content runs/stt_synth_streaming] [--steps 60]
-        [--configs stt_synth ...] [--out benchmarks/results/main_job_trainings.json]
+        [--configs stt_synth ...] [--set data.key=value ...]
+        [--out benchmarks/results/main_job_trainings.json]
 
 For each model the main job trains (``voxjax.main_job.EXPERIMENTS``, full-size configs) it runs
 ``train.train_and_evaluate`` for ``--steps`` steps in a fresh temporary workdir, with the real
@@ -16,12 +17,15 @@ compile_s``: the main job's training loop without its periodic evaluations, chec
 first epoch's featurisation (``runs/corpus``'s cache spares it here). So it is a lower bound of
 each training and of their sum, measured in one run so that the models compare like with like.
 
+``--set`` changes a key of every config timed, as ``--config.key=value`` does in training
+(``--configs speaker_synth --set data.train_crop_frames=0``: what the crop saves).
 ``vc_synth`` reads its frozen content from ``--content`` (any trained ``stt_synth_streaming``
 workdir: the weights do not change the cost).
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import tempfile
@@ -38,9 +42,17 @@ COLUMNS = ["config", "steps", "step_s", "step_s_p10_p90", "audio_s_per_s", "buck
 BUDGET_S = 90 * 60  # the whole main job's budget (issue 9), trainings and evaluation together
 
 
-def time_training(name: str, corpus: str, content: str, steps: int) -> dict:
+def time_training(name: str, corpus: str, content: str, steps: int,
+                  overrides: tuple[str, ...] = ()) -> dict:
     """Runs ``name``'s trainer for ``steps`` steps and summarises its per-step log."""
     config = config_lib.load(name)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):  # a bare word: a string
+            pass
+        config_lib.override(config, {key: value})
     config.data.root = corpus
     if name == "vc_synth":
         config.vc.content_workdir = content
@@ -63,7 +75,7 @@ def time_training(name: str, corpus: str, content: str, steps: int) -> dict:
     buckets = len(config.data.get("buckets", ())) or 1  # the decoder trains on fixed crops
     audio = [r["audio_seconds_per_sec"] for r, c in zip(rows, compiled)
              if not c and r.get("audio_seconds_per_sec")]
-    return {"config": name, "steps": full_steps, "step_s": round(step_s, 3),
+    return {"config": name + "".join(f" {o}" for o in overrides), "steps": full_steps, "step_s": round(step_s, 3),
             "step_s_p10_p90": "{:.3f}-{:.3f}".format(*np.percentile(plain, [10, 90])),
             "audio_s_per_s": round(float(np.median(audio)), 1) if audio else None,
             "buckets": buckets, "compile_s": round(compile_s, 1),
@@ -79,13 +91,14 @@ def main() -> None:
     parser.add_argument("--content", default="runs/stt_synth_streaming")
     parser.add_argument("--configs", nargs="+", default=list(main_job.EXPERIMENTS))
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", default="benchmarks/results/main_job_trainings.json")
     args = parser.parse_args()
     if args.steps < 20:
         parser.error("--steps must be at least 20")
     rows = []
     for name in args.configs:
-        rows.append(time_training(name, args.corpus, args.content, args.steps))
+        rows.append(time_training(name, args.corpus, args.content, args.steps, tuple(args.set)))
         print(rows[-1], flush=True)
     print_table(rows, COLUMNS)
     total = sum(r["projected_train_s"] for r in rows)

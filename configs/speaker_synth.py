@@ -4,6 +4,15 @@ Command:  voxjax train --config configs/speaker_synth.py --workdir runs/speaker_
 Tiny:     voxjax train --config configs/speaker_synth.py:tiny --workdir /tmp/speaker_tiny
 Result (2-core CPUs; valid identification over the 744 training speakers, chance 0.13%, about
           7 utterances each, and voices sharing an eSpeak variant sound alike):
+          2 s training windows (the default since 2026-12-07; measured then, x86_64, nothing else
+          running): 443 s, valid identification 58.2% (30.9% at step 1,000), cosines 0.327 vs
+          0.307. `python benchmarks/main_job_trainings.py` timed 0.415 s per step on whole
+          utterances that day (its JSON); these windows trained 2,000 steps in 443 s, evaluations
+          included. Judging the same conversions (runs/vc_first_warp, the README's fifth round) it
+          names the target's voice in 82% of them, against 65% for the whole-utterance model
+          below, and the decoder's copy synthesis in 88% against 84%: a better judge of decoded
+          speech, not better conversions.
+          Whole utterances (`--config.data.train_crop_frames=0`):
           2,000 steps (the default; measured 2026-12-06, x86_64, another training and a test run
           sharing the CPU): 2,213 s, valid identification 60.2% (35.5% at step 1,000, 55.9% at 1,500), mean
           cosine to its own class 0.338 vs 0.309 to the nearest other.
@@ -37,6 +46,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     data.batch_size = 32
     data.num_workers = 1
     data.cache_features = True  # shares <root>/.feature_cache with the other tasks
+    # Training embeds a random 2 s window of each utterance (x-vector practice; 0: the whole
+    # utterance): half the step time of whole utterances. Evaluation and inference embed whole
+    # recordings.
+    data.train_crop_frames = 200
     data.speakers = ()  # filled from the training manifest on first use, saved with checkpoints
 
     config.model = model = ml_collections.ConfigDict()

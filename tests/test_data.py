@@ -459,6 +459,28 @@ def test_frequency_warp_moves_each_utterances_formants_by_one_bounded_factor():
     np.testing.assert_allclose(np.asarray(same), feats, atol=1e-6)
 
 
+def test_random_crop_takes_one_window_inside_each_utterances_valid_frames():
+    """Every frame holds its own index, so a window shows where it started: inside the valid
+    frames for long rows (anywhere there, by the spread of starts), at 0 for rows shorter than the
+    window, which keep all their frames; a bucket shorter than the window is padded."""
+    lengths = np.array([300, 250, 120, 80] * 8, np.int32)
+    feats = np.broadcast_to(np.arange(300, dtype=np.float32)[None, :, None], (32, 300, 4))
+    crop = jax.jit(augment.random_crop, static_argnums=3)
+    out, out_lengths = (np.asarray(x) for x in crop(jax.random.PRNGKey(0), feats, lengths, 100))
+    assert out.shape == (32, 100, 4)
+    np.testing.assert_array_equal(out_lengths, np.minimum(lengths, 100))
+    starts = out[:, 0, 0].astype(int)
+    np.testing.assert_array_equal(out[..., 0], starts[:, None] + np.arange(100))
+    assert (starts + 100 <= np.maximum(lengths, 100)).all()
+    assert (starts[lengths <= 100] == 0).all()
+    assert len(set(starts[lengths == 300])) > 4 and starts[lengths == 300].max() > 100
+    other, _ = crop(jax.random.PRNGKey(1), feats, lengths, 100)
+    assert not np.array_equal(np.asarray(other), out)
+    short, short_lengths = crop(jax.random.PRNGKey(0), feats[:, :80], np.full(32, 80), 100)
+    assert short.shape == (32, 100, 4) and (np.asarray(short_lengths) == 80).all()
+    np.testing.assert_array_equal(np.asarray(short)[:, :80, 0], np.arange(80)[None].repeat(32, 0))
+
+
 # ----------------------------------------------------------------------------- workers
 
 def test_worker_processes_give_the_same_batches(corpus):

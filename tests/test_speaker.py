@@ -8,6 +8,7 @@ import pytest
 
 from voxjax import audio, config as config_lib
 from voxjax.corpus import get_espeak
+from voxjax.data import augment
 from voxjax.models.speaker_model import SpeakerModel
 from voxjax.tasks import speaker as speaker_task_lib
 
@@ -96,3 +97,32 @@ def test_unusable_reference_recordings_are_refused():
         task.embed(params, np.zeros(32000, np.float32), 16000)
     with pytest.raises(audio.AudioError, match="reference recording contains NaN"):
         task.embed(params, np.full(32000, np.nan, np.float32), 16000)
+
+
+def test_training_embeds_a_random_window_and_evaluation_the_whole_utterance():
+    """With data.train_crop_frames the training loss is the loss of the rows' windows (the
+    same rng draws the same windows), evaluation's is the whole utterances', and a negative
+    window is a config error."""
+    config = config_lib.load("speaker_synth", "tiny")
+    config.data.speakers = VOICES
+    config.data.train_crop_frames = 60
+    task = speaker_task_lib.make_task(config)
+    rng = np.random.default_rng(0)
+    batch = {"features": rng.normal(-8, 3, (4, 200, 80)).astype(np.float32),
+             "feature_lengths": np.array([200, 150, 90, 40], np.int32),
+             "speaker": np.array([0, 1, 2, 0], np.int32), "weights": np.ones(4, np.float32)}
+    params = task.init(jax.random.key(0), batch)
+    key = jax.random.key(3)
+    windows, lengths = augment.random_crop(key, jnp.asarray(batch["features"]),
+                                           batch["feature_lengths"], 60)
+    cropped = {**batch, "features": windows, "feature_lengths": lengths}
+    trained, _ = task.loss(params, batch, key)
+    np.testing.assert_allclose(trained, task.loss(params, cropped, key, train=False)[0],
+                               rtol=1e-5)
+    whole, _ = task.loss(params, batch, key, train=False)
+    assert abs(float(whole) - float(trained)) > 1e-3
+    # Throughput counts the frames trained on: 60 + 60 + 60 + 40 at 10 ms.
+    assert task.batch_audio_seconds(batch) == pytest.approx(2.2)
+    config.data.train_crop_frames = -1
+    with pytest.raises(ValueError, match="data.train_crop_frames must be >= 0"):
+        speaker_task_lib.make_task(config)

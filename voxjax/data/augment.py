@@ -1,7 +1,8 @@
 """Feature augmentation in jnp, run inside the jitted train step: SpecAugment (Park et al.,
-2019) masks, and a stretch of the mel axis (:func:`warp_frequencies`).
+2019) masks, a stretch of the mel axis (:func:`warp_frequencies`) and fixed-length random
+windows (:func:`random_crop`).
 
-Masks and warp factors are drawn from the step's rng, so augmentation is deterministic per (seed,
+Masks, warp factors and windows are drawn from the step's rng, so augmentation is deterministic per (seed,
 step) and costs no host work. Masked cells are filled with each utterance's mean log-mel over its
 valid frames, not zero: features here are un-normalised logs (silence is about -14), so zero would
 be a loud, unnatural value, while the mean carries no information and keeps the input statistics.
@@ -71,3 +72,20 @@ def warp_frequencies(rng: jax.Array, features: jax.Array, max_warp: float) -> ja
     frac = (position - low)[:, None, :].astype(features.dtype)
     take = lambda index: jnp.take_along_axis(features, index[:, None, :], axis=2)  # noqa: E731
     return take(low) * (1 - frac) + take(high) * frac
+
+
+def random_crop(rng: jax.Array, features: jax.Array, lengths: jax.Array, frames: int
+                ) -> tuple[jax.Array, jax.Array]:
+    """A window of ``frames`` consecutive frames from each utterance of ``features [B, T, F]``,
+    starting uniformly where it fits inside the row's ``lengths`` valid frames (at 0 for a row
+    shorter than the window, which keeps all of its frames): ``(features [B, frames, F],
+    lengths [B])``. Speaker embeddings train on such fixed segments (x-vectors: 2-4 s), which
+    costs the network a window instead of the longest utterance in the batch. Pure and jittable.
+    """
+    lengths = jnp.asarray(lengths, jnp.int32)
+    room = jnp.maximum(lengths - frames, 0) + 1
+    starts = jnp.floor(jax.random.uniform(rng, lengths.shape) * room).astype(jnp.int32)
+    if features.shape[1] < frames:  # a short bucket: pad so every window has `frames` rows
+        features = jnp.pad(features, ((0, 0), (0, frames - features.shape[1]), (0, 0)))
+    window = jax.vmap(lambda row, start: jax.lax.dynamic_slice_in_dim(row, start, frames))
+    return window(features, starts), jnp.minimum(lengths, frames)

@@ -17,7 +17,7 @@ import numpy as np
 import optax
 
 from voxjax import audio, tasks
-from voxjax.data import pipeline, splits
+from voxjax.data import augment, pipeline, splits
 from voxjax.models.speaker_model import SpeakerModel, l2_normalise
 
 PAD_FRAMES = 100  # embed pads a recording's frames to a multiple of this (few shapes)
@@ -34,6 +34,9 @@ class SpeakerTask(splits.SpeakerTable):
         self.model = SpeakerModel.from_config(config.model, len(self.speakers))
         self.inference = tasks.inference_settings(config, INFERENCE_DEFAULTS)
         self._forward_jit = jax.jit(lambda p, f, n: self.model.apply({"params": p}, f, n))
+        if self.crop_frames < 0:
+            raise ValueError(f"data.train_crop_frames must be >= 0 (0: whole utterances), got "
+                             f"{self.crop_frames}")
 
     # ------------------------------------------------------------------ data
     def train_iterator(self, process_index: int = 0, process_count: int = 1):
@@ -48,12 +51,31 @@ class SpeakerTask(splits.SpeakerTable):
         return self.model.init(rng, jnp.asarray(batch["features"]),
                                jnp.asarray(batch["feature_lengths"]))["params"]
 
+    @property
+    def crop_frames(self) -> int:
+        """``config.data.train_crop_frames``: training embeds a random window this many frames
+        long of each utterance (0: whole utterances)."""
+        return int(self.config.data.get("train_crop_frames", 0))
+
+    def batch_audio_seconds(self, batch) -> float:
+        """Seconds of audio the network trains on in a batch (throughput logging): each real
+        row's frames, at most ``crop_frames`` of them when training on windows."""
+        lengths = np.asarray(batch["feature_lengths"], np.float64)
+        if self.crop_frames:
+            lengths = np.minimum(lengths, self.crop_frames)
+        seconds = np.sum(lengths * np.asarray(batch["weights"], np.float64))
+        return float(seconds) * self.mel.hop_length / self.mel.sample_rate
+
     def loss(self, params, batch, rng, train: bool = True):
-        """Additive-margin softmax cross-entropy over the real rows, and accuracy (no margin)."""
-        del rng, train  # no dropout or augmentation
+        """Additive-margin softmax cross-entropy over the real rows, and accuracy (no margin).
+        In training with ``data.train_crop_frames`` each row is a random window of its utterance
+        (:func:`voxjax.data.augment.random_crop`)."""
         speakers = batch["speaker"]
-        _, logits = self.model.apply({"params": params}, batch["features"],
-                                     batch["feature_lengths"], speakers)
+        features, lengths = batch["features"], batch["feature_lengths"]
+        if train and self.crop_frames:
+            features, lengths = augment.random_crop(rng, jnp.asarray(features), lengths,
+                                                    self.crop_frames)
+        _, logits = self.model.apply({"params": params}, features, lengths, speakers)
         per_row = optax.softmax_cross_entropy_with_integer_labels(logits, speakers)
         weights = batch["weights"]
         total = jnp.maximum(jnp.sum(weights), 1.0)
