@@ -44,6 +44,23 @@ def test_streamed_conversion_equals_offline_and_keeps_the_length(models):
     assert converter.convert(source[::2], 8000, "b").size == pytest.approx(source.size, abs=2)
 
 
+@pytest.mark.parametrize("committed", [False, True])
+def test_step_compiles_once_over_a_stream(models, committed):
+    """The zero state is placed like the params (committed), as the step's outputs are: an
+    uncommitted first state made the second chunk compile the step again (1.2 s mid-stream)."""
+    from voxjax import train
+    task, vc_params, decoder, decoder_params = models
+    if committed:  # as restored from a checkpoint
+        vc_params, decoder_params = jax.device_put((vc_params, decoder_params), jax.devices()[0])
+    converter = StreamingConverter(task, vc_params, decoder, decoder_params, chunk_ms=40)
+    state = converter.init_state(converter.params)
+    chunk = {"audio": speech()[None, :converter.chunk_samples],
+             "speaker": task.target_vector("a")}
+    for _ in range(3):
+        state, _ = converter.step(converter.params, state, chunk)
+    assert train.compile_count(converter.step) == 1
+
+
 def test_live_session_returns_audio_as_chunks_arrive_and_ends_equal_to_offline(models):
     converter = StreamingConverter(*models, chunk_ms=40)
     source = speech(0.83, 3)

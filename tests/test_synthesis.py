@@ -65,6 +65,21 @@ def test_streamed_audio_equals_offline_synthesis(models, largest):
     assert np.isfinite(offline).all()
 
 
+def test_step_compiles_once_over_a_sentence(models):
+    """Every chunk of a sentence (6 frames each here) reuses the first chunk's executable, with
+    params committed to a device as a checkpoint restores them: the zero state is committed like
+    the states the step returns."""
+    from voxjax import train
+    (tts_config, tts, tts_params), (dec_config, dec, dec_params) = models
+    tts_params, dec_params = jax.device_put((tts_params, dec_params), jax.devices()[0])
+    synthesizer = inference.make_synthesizer((tts_config, tts, tts_params),
+                                             (dec_config, dec, dec_params),
+                                             chunk_frames=6, max_chunk_frames=6)
+    chunks = list(synthesizer.stream("The cat sat on the mat, twice.", pace=4.0))
+    assert len(chunks) > 2
+    assert train.compile_count(synthesizer.step) == 1
+
+
 def test_a_cap_below_the_first_chunk_is_refused(models):
     with pytest.raises(ValueError, match="max_chunk_frames .* smaller than chunk_frames"):
         inference.make_synthesizer(*models, chunk_frames=10, max_chunk_frames=6)

@@ -108,12 +108,7 @@ class StreamingTranscriber:
         if batch not in self._zero_states:
             state = {"mel": audio.log_mel_init_state(batch, self.mel_cfg),
                      "model": self._model.init_state(params, batch)}
-            # Commit the state to the params' device: the step returns committed arrays, and an
-            # uncommitted first state would make jit compile the step a second time.
-            leaf = jax.tree.leaves(params)[0]
-            if isinstance(leaf, jax.Array) and leaf.committed:
-                state = jax.device_put(state, next(iter(leaf.devices())))
-            self._zero_states[batch] = state
+            self._zero_states[batch] = contract.place_like(state, params)
         return self._zero_states[batch]
 
     def _step(self, params, state, audio_chunk):
@@ -292,8 +287,9 @@ class StreamingSynthesizer:
     def init_state(self, params, batch: int = 1):
         """Zero state: acoustic decoder carry and conv decoder state (batch 1 is cached)."""
         if batch != 1 or self._zero_state is None:
-            state = {"acoustic": self._acoustic.init_state(params["acoustic"], batch),
-                     "decoder": self._decoder.init_state(params["decoder"], batch)}
+            state = contract.place_like(
+                {"acoustic": self._acoustic.init_state(params["acoustic"], batch),
+                 "decoder": self._decoder.init_state(params["decoder"], batch)}, params)
             if batch != 1:
                 return state
             self._zero_state = state
@@ -436,10 +432,11 @@ class StreamingConverter:
 
     def init_state(self, params, batch: int = 1):
         """Zero state of every stage: front-end samples, content model, conversion, decoder."""
-        return {"mel": audio.log_mel_init_state(batch, self.mel_cfg),
-                "content": self.task.content_init_state(params["content"], batch),
-                "vc": self._vc.init_state(params["vc"], batch),
-                "decoder": self._decoder.init_state(params["decoder"], batch)}
+        return contract.place_like(
+            {"mel": audio.log_mel_init_state(batch, self.mel_cfg),
+             "content": self.task.content_init_state(params["content"], batch),
+             "vc": self._vc.init_state(params["vc"], batch),
+             "decoder": self._decoder.init_state(params["decoder"], batch)}, params)
 
     def _step(self, params, state, chunk):
         mel_state, feats = audio.log_mel_step(state["mel"], chunk["audio"], self.mel_cfg)

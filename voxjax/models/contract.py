@@ -53,6 +53,16 @@ class Streamer:
         return self.module.apply(variables(params), state, chunk, method=self.step_method)
 
 
+def place_like(state, params):
+    """``state`` committed to the device that holds ``params``. A jitted step returns committed
+    arrays, and jit keys its cache on committedness: a zero state built with ``jnp.zeros``
+    (uncommitted) would make the second chunk of every first stream compile the step again
+    (about a second, mid-stream)."""
+    leaf = jax.tree.leaves(params)[0]
+    device = next(iter(leaf.devices())) if isinstance(leaf, jax.Array) else jax.devices()[0]
+    return jax.device_put(state, device)
+
+
 def scan_offline(step: StepFn, params, state, chunks):
     """Runs ``step`` over ``chunks`` (leading axis = chunk index) with ``lax.scan``.
 
