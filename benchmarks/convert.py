@@ -100,8 +100,8 @@ def run(args) -> dict:
         t0 = time.perf_counter()
         jax.block_until_ready(conv.step(conv.params, state, chunk))
         compile_s = time.perf_counter() - t0
-        times = []
-        for w in waves:
+        times, where = [], []
+        for u, w in enumerate(waves):
             state = conv.init_state(conv.params)
             for start in range(0, len(w) - conv.chunk_samples + 1, conv.chunk_samples):
                 chunk = {"audio": w[None, start:start + conv.chunk_samples], "speaker": vector}
@@ -109,6 +109,11 @@ def run(args) -> dict:
                 state, out = conv.step(conv.params, state, chunk)
                 jax.block_until_ready(out)
                 times.append(time.perf_counter() - t0)
+                where.append((u, start // conv.chunk_samples))
+        slowest = np.argsort(times)[::-1][:10]
+        details[f"step_{ms}"] = {"slowest": [{"utterance": where[i][0], "chunk": where[i][1],
+                                              "ms": round(1e3 * times[i], 2)} for i in slowest],
+                                 "mean_ms": 1e3 * float(np.mean(times))}
         lat = evaluation.latency_summary(times)
         step_rtf = sum(times) / (len(times) * conv.chunk_samples / sr)
         rows.append({"system": "converter step (jit, batch 1)", "weights": weights,
