@@ -28,10 +28,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SPEAKERS = 744  # the default corpus's speaker table
 
 
-def time_update(tree: str, name: str, batch: int, frames: int, labels: int,
-                repeats: int) -> dict:
-    """In this process: compile and steady-state seconds of one update, voxjax from ``tree``."""
-    sys.path.insert(0, os.path.abspath(tree))
+def make_update(name: str, batch: int, frames: int, labels: int):
+    """``(update, params, opt_state)``: ``name``'s task loss, gradient and Adam as one jitted
+    ``update(params, opt_state, key) -> (params, opt_state, loss)`` on one fixed random batch of
+    ``BATCH x FRAMES`` features and ``LABELS`` labels (the values do not change the cost)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -61,7 +61,16 @@ def time_update(tree: str, name: str, batch: int, frames: int, labels: int,
         updates, state = optimizer.update(grads, state, p)
         return optax.apply_updates(p, updates), state, loss
 
-    state = optimizer.init(params)
+    return update, params, optimizer.init(params)
+
+
+def time_update(tree: str, name: str, batch: int, frames: int, labels: int,
+                repeats: int) -> dict:
+    """In this process: compile and steady-state seconds of one update, voxjax from ``tree``."""
+    sys.path.insert(0, os.path.abspath(tree))
+    import jax
+    import numpy as np
+    update, params, state = make_update(name, batch, frames, labels)
     start = time.perf_counter()
     params, state, loss = update(params, state, jax.random.key(1))
     jax.block_until_ready(loss)
