@@ -2,8 +2,8 @@
 2019) masks, a stretch of the mel axis (:func:`warp_frequencies`) and fixed-length random
 windows (:func:`random_crop`).
 
-Masks, warp factors and windows are drawn from the step's rng, so augmentation is deterministic per (seed,
-step) and costs no host work. Masked cells are filled with each utterance's mean log-mel over its
+Masks, warp factors and windows are drawn from the step's rng, so augmentation is deterministic
+per (seed, step) and costs no host work. Masked cells are filled with each utterance's mean log-mel over its
 valid frames, not zero: features here are un-normalised logs (silence is about -14), so zero would
 be a loud, unnatural value, while the mean carries no information and keeps the input statistics.
 Masks never touch padding frames, so padded positions stay exactly zero.

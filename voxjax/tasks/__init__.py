@@ -56,7 +56,15 @@ def batch_audio_seconds(task, batch: Batch) -> float | None:
     mel = getattr(task, "mel", None)
     if mel is None or "feature_lengths" not in batch:
         return None
+    return frames_audio_seconds(batch, mel)
+
+
+def frames_audio_seconds(batch: Batch, mel, most_frames: int = 0) -> float:
+    """Seconds of the real rows' valid log-mel frames (``feature_lengths`` x ``weights``) at
+    ``mel``'s hop, each row counted up to ``most_frames`` frames when that is set."""
     lengths = np.asarray(batch["feature_lengths"], np.float64)
+    if most_frames:
+        lengths = np.minimum(lengths, most_frames)
     weights = np.asarray(batch.get("weights", np.ones_like(lengths)), np.float64)
     return float(np.sum(lengths * weights)) * mel.hop_length / mel.sample_rate
 

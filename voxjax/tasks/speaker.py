@@ -60,11 +60,7 @@ class SpeakerTask(splits.SpeakerTable):
     def batch_audio_seconds(self, batch) -> float:
         """Seconds of audio the network trains on in a batch (throughput logging): each real
         row's frames, at most ``crop_frames`` of them when training on windows."""
-        lengths = np.asarray(batch["feature_lengths"], np.float64)
-        if self.crop_frames:
-            lengths = np.minimum(lengths, self.crop_frames)
-        seconds = np.sum(lengths * np.asarray(batch["weights"], np.float64))
-        return float(seconds) * self.mel.hop_length / self.mel.sample_rate
+        return tasks.frames_audio_seconds(batch, self.mel, self.crop_frames)
 
     def loss(self, params, batch, rng, train: bool = True):
         """Additive-margin softmax cross-entropy over the real rows, and accuracy (no margin).
