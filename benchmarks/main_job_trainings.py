@@ -1,7 +1,7 @@
-"""What the main job's trainings cost on this machine: the real trainer, a few windows each.
+"""What the main job's trainings cost on this machine: the real trainer, a few dozen steps each.
 
     python benchmarks/main_job_trainings.py [--corpus runs/corpus]
-        [--content runs/stt_synth_streaming] [--steps 60]
+        [--content runs/stt_synth_streaming] [--steps 80]
         [--configs stt_synth ...] [--set data.key=value ...]
         [--out benchmarks/results/main_job_trainings.json]
 
@@ -75,7 +75,8 @@ def time_training(name: str, corpus: str, content: str, steps: int,
     buckets = len(config.data.get("buckets", ())) or 1  # the decoder trains on fixed crops
     audio = [r["audio_seconds_per_sec"] for r, c in zip(rows, compiled)
              if not c and r.get("audio_seconds_per_sec")]
-    return {"config": name + "".join(f" {o}" for o in overrides), "steps": full_steps, "step_s": round(step_s, 3),
+    return {"config": " ".join((name,) + tuple(overrides)), "steps": full_steps,
+            "step_s": round(step_s, 3),
             "step_s_p10_p90": "{:.3f}-{:.3f}".format(*np.percentile(plain, [10, 90])),
             "audio_s_per_s": round(float(np.median(audio)), 1) if audio else None,
             "buckets": buckets, "compile_s": round(compile_s, 1),
@@ -90,7 +91,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="runs/corpus")
     parser.add_argument("--content", default="runs/stt_synth_streaming")
     parser.add_argument("--configs", nargs="+", default=list(main_job.EXPERIMENTS))
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=80)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", default="benchmarks/results/main_job_trainings.json")
     args = parser.parse_args()
