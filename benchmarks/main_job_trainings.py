@@ -12,8 +12,8 @@ no evaluation or checkpoint until the end, and the metrics fetched after every s
 trainer's one host sync, so each logged window is one step). A step that compiled a new bucket
 shape (the trainer's ``compiles`` count went up) is set apart: ``step_s`` is the mean of the
 others (the buckets mixed as training mixes them), ``compile_s`` the mean excess of the
-compiling steps over it. The projection is ``config.train.steps x step_s + buckets x
-compile_s``: the main job's training loop without its periodic evaluations, checkpoints or the
+compiling steps over it (the first step also holds the pipeline's start). The projection is
+``config.train.steps x step_s + buckets x compile_s``: the main job's training loop without its periodic evaluations, checkpoints or the
 first epoch's featurisation (``runs/corpus``'s cache spares it here). So it is a lower bound of
 each training and of their sum, measured in one run so that the models compare like with like.
 
