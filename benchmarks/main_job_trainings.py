@@ -21,11 +21,20 @@ each training and of their sum, measured in one run so that the models compare l
 (``--configs speaker_synth --set data.train_crop_frames=0``: what the crop saves).
 ``vc_synth`` reads its frozen content from ``--content`` (any trained ``stt_synth_streaming``
 workdir: the weights do not change the cost).
+
+``--lanes 1 2`` times the trainings both ways in one run: one after another in this process,
+then through :mod:`voxjax.lanes` as the main job runs them (its order and dependencies, each in
+a process pinned to its share of the cores). In lanes each model runs ``--steps`` scaled by its
+share of a 2,000-step config (the decoder's 5,000 steps: 2.5x), so the short run keeps the main
+job's proportions and each model is timed beside the partners it meets there. Each lane mode's
+projected wall time replays the scheduler (:func:`replay_schedule`) over the models' projected
+loops.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import os
 import sys
 import tempfile
@@ -35,7 +44,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_info, print_table, write_result  # noqa: E402
-from voxjax import config as config_lib, main_job, summaries, train  # noqa: E402
+from voxjax import config as config_lib, lanes, main_job, summaries, train  # noqa: E402
 
 COLUMNS = ["config", "steps", "step_s", "step_s_p10_p90", "audio_s_per_s", "buckets",
            "compile_s", "projected_train_s"]
@@ -85,6 +94,33 @@ def time_training(name: str, corpus: str, content: str, steps: int,
             "run_wall_s": round(wall, 1)}
 
 
+def time_training_job(job: lanes.Job, corpus: str, content: str, steps: int,
+                      overrides: tuple[str, ...]) -> dict:
+    """:func:`time_training` as a lane's work, its steps scaled to the config's length."""
+    scaled = max(20, round(steps * config_lib.load(job.name).train.steps / 2000))
+    return time_training(job.name, corpus, content, scaled, overrides)
+
+
+def replay_schedule(durations: dict[str, float], num_lanes: int) -> float:
+    """Wall seconds of ``voxjax.lanes`` running the main job's trainings with these durations:
+    a free lane takes the first job of ``main_job.TRAINING_ORDER`` whose dependencies are done."""
+    free_at = [0.0] * num_lanes
+    done_at: dict[str, float] = {}
+    pending = [n for n in main_job.TRAINING_ORDER if n in durations]
+    while pending:
+        lane = min(range(num_lanes), key=free_at.__getitem__)
+        now = free_at[lane]
+        ready = [n for n in pending if all(done_at.get(a, float("inf")) <= now
+                                           for a in main_job.TRAINING_AFTER.get(n, ())
+                                           if a in durations)]
+        if not ready:  # wait for the next job to finish elsewhere
+            free_at[lane] = min(t for t in done_at.values() if t > now)
+            continue
+        pending.remove(ready[0])
+        done_at[ready[0]] = free_at[lane] = now + durations[ready[0]]
+    return max(free_at)
+
+
 def main() -> None:
     """Command-line entry: see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,21 +129,40 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=list(main_job.EXPERIMENTS))
     parser.add_argument("--steps", type=int, default=80)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--lanes", nargs="+", type=int, default=[1],
+                        help="lane counts to time in turn (1: one training after another)")
     parser.add_argument("--out", default="benchmarks/results/main_job_trainings.json")
     args = parser.parse_args()
     if args.steps < 20:
         parser.error("--steps must be at least 20")
-    rows = []
-    for name in args.configs:
-        rows.append(time_training(name, args.corpus, args.content, args.steps, tuple(args.set)))
-        print(rows[-1], flush=True)
-    print_table(rows, COLUMNS)
-    total = sum(r["projected_train_s"] for r in rows)
-    print(f"\nprojected training loops: {total} s ({total / 60:.0f} min) "
-          f"against the whole job's {BUDGET_S // 60} min")
+    modes = []
+    for num_lanes in args.lanes:
+        if num_lanes == 1:
+            rows = []
+            for name in args.configs:
+                rows.append(time_training(name, args.corpus, args.content, args.steps,
+                                          tuple(args.set)))
+                print(rows[-1], flush=True)
+        else:
+            work = functools.partial(time_training_job, corpus=args.corpus,
+                                     content=args.content, steps=args.steps,
+                                     overrides=tuple(args.set))
+            jobs = [lanes.Job(n, after=tuple(a for a in main_job.TRAINING_AFTER.get(n, ())
+                                             if a in args.configs))
+                    for n in main_job.TRAINING_ORDER if n in args.configs]
+            start = time.perf_counter()
+            results = lanes.run(jobs, work, num_lanes)
+            rows = [results[n] for n in args.configs]
+            print(f"{num_lanes} lanes: {time.perf_counter() - start:.0f} s for the short run")
+        print(f"\n{num_lanes} lane(s):")
+        print_table(rows, COLUMNS)
+        projected = replay_schedule({r["config"].split()[0]: r["projected_train_s"]
+                                     for r in rows}, num_lanes)
+        print(f"projected training loops: {projected:.0f} s ({projected / 60:.0f} min) "
+              f"against the whole job's {BUDGET_S // 60} min")
+        modes.append({"lanes": num_lanes, "rows": rows, "projected_total_s": round(projected)})
     write_result({**machine_info(), "command": " ".join(["python"] + sys.argv),
-                  "steps_timed": args.steps, "rows": rows, "projected_total_s": total,
-                  "budget_s": BUDGET_S}, args.out)
+                  "steps_timed": args.steps, "modes": modes, "budget_s": BUDGET_S}, args.out)
 
 
 if __name__ == "__main__":

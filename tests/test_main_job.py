@@ -22,11 +22,15 @@ def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, libri_layout
                           ("tts_synth", tiny_tts_workdir), ("decoder_synth", tiny_decoder_workdir),
                           ("speaker_synth", tiny_speaker_workdir)):
         shutil.copytree(trained, tmp_path / name)
+    # Two lanes (the default on a CPU): each model trains and is evaluated in its own process.
     report = main_job.run(str(tmp_path), tiny=True, corpus_dir=tiny_corpus,
-                          real_data=str(real_data))
+                          real_data=str(real_data), lanes=2)
     with open(os.path.join(tmp_path, "results.json")) as f:
         results = json.load(f)
-    assert set(results["models"]) == set(main_job.EXPERIMENTS)
+    assert list(results["models"]) == list(main_job.EXPERIMENTS)
+    assert results["lanes"] == 2 and results["training_seconds"] > 0
+    for name in main_job.EXPERIMENTS:  # each lane's output went to its model's train.log
+        assert f"[lane] {name}: ok" in open(os.path.join(tmp_path, name, "train.log")).read()
     for name, entry in results["models"].items():
         for split in main_job.EVAL_SPLITS if name in main_job.STT_EXPERIMENTS else ():
             assert entry[split]["utterances"] > 0 and 0 <= entry[split]["cer"] <= 5
@@ -63,4 +67,4 @@ def test_tiny_main_job_writes_report_plots_transcripts(tiny_corpus, libri_layout
                                       for w in conversion["wavs"] + [conversion["human"]["wav"]])
     assert "## Speech conversion" in text and "| targets |" in text
     assert all(e["audio_seconds_per_sec"] > 0 for e in results["models"].values())
-    assert "audio s/s" in text
+    assert "audio s/s" in text and "2 lane(s)" in text

@@ -233,7 +233,8 @@ def cmd_serve(args) -> int:
 def cmd_main(args) -> int:
     """The README's main job: corpus, training, evaluation, streaming demo, report."""
     from voxjax import main_job
-    report = main_job.run(args.workdir, tiny=args.tiny, real_data=args.real_data)
+    report = main_job.run(args.workdir, tiny=args.tiny, real_data=args.real_data,
+                          lanes=args.lanes)
     print(f"report: {report}")
     return 0
 
@@ -333,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("main", help="the main job: corpus, train, evaluate, report")
     p.add_argument("--workdir", default="runs/main")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (a smoke run in minutes)")
+    p.add_argument("--lanes", type=int, metavar="N",
+                   help="models trained at once, each in its own process on its share of the "
+                        "cores (default: 2 on a CPU with 2+ cores, else 1)")
     p.add_argument("--real-data", metavar="DIR",
                    help="also judge the STT models zero-shot on the human test sets in DIR "
                         "(minilibrispeech/, ljspeech32/, fsdd/, e.g. ../shared/data)")

@@ -3,7 +3,8 @@
 Everything it writes lands in one workdir:
     corpus/                      the built-in synthetic corpus (cached between runs)
     stt_synth/, stt_synth_streaming/, decoder_synth/, tts_synth/, speaker_synth/, vc_synth/
-                                 training workdirs (checkpoints, metrics.jsonl, TensorBoard)
+                                 training workdirs (checkpoints, metrics.jsonl, TensorBoard;
+                                 train.log: the output of a training run in a lane)
     report.md, results.json      the figures below, with the command that made them
     plots/*.png, transcripts/*.txt, audio/*.wav
 
@@ -12,6 +13,7 @@ zero-shot on the human test sets found there (``voxjax.data.sources.HUMAN_TEST_S
 """
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -22,7 +24,7 @@ import time
 import numpy as np
 
 from voxjax import audio, config as config_lib, conversion_evaluation, evaluation, files
-from voxjax import inference, summaries, train, tts_evaluation
+from voxjax import inference, lanes as lanes_lib, summaries, train, tts_evaluation
 from voxjax.data import manifest, sources
 
 class Preempted(RuntimeError):
@@ -33,6 +35,10 @@ STT_EXPERIMENTS = ("stt_synth", "stt_synth_streaming")
 TTS_EXPERIMENTS = ("decoder_synth", "tts_synth")
 CONVERSION_EXPERIMENTS = ("speaker_synth", "vc_synth")  # vc reads stt_synth_streaming's content
 EXPERIMENTS = STT_EXPERIMENTS + TTS_EXPERIMENTS + CONVERSION_EXPERIMENTS
+# Longest training first, so that two lanes end close together (benchmarks/main_job_trainings.py).
+TRAINING_ORDER = ("tts_synth", "stt_synth_streaming", "stt_synth", "decoder_synth", "vc_synth",
+                  "speaker_synth")
+TRAINING_AFTER = {"vc_synth": ("stt_synth_streaming",)}  # the STT network it reads content from
 EVAL_SPLITS = ("test", "test_unseen")
 DEMO_SENTENCES = (
     "Hello, this voice was trained from scratch on a laptop class CPU.",
@@ -78,43 +84,41 @@ def _stream_demo(workdir: str, split_paths: list[str], out_path: str) -> dict:
 
 
 def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
-        real_data: str | None = None) -> str:
+        real_data: str | None = None, lanes: int | None = None) -> str:
     """Runs the whole job and returns the path of ``report.md`` (corpus in ``workdir/corpus``).
 
     ``real_data``: a folder of human recordings (see the module docstring) to judge the STT
     models on as well; the job fails before training if it holds no known test set.
+    ``lanes``: how many models train at once (:mod:`voxjax.lanes`); default
+    :func:`default_lanes`.
     """
     arg = "tiny" if tiny else None
+    lanes = default_lanes() if lanes is None else int(lanes)
     human_sets = sources.human_test_sets(real_data) if real_data else []
     for sub in ("plots", "transcripts"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     corpus_dir = corpus_dir or os.path.join(workdir, "corpus")
     results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": platform.processor()
-                     or platform.machine(), "cpus": os.cpu_count(), "tiny": tiny, "models": {}}
-    for name in EXPERIMENTS:
-        config = config_lib.load(name, arg)
-        config.data.root = corpus_dir
-        if name == "vc_synth":
-            config.vc.content_workdir = os.path.join(workdir, "stt_synth_streaming")
-        run_dir = os.path.join(workdir, name)
-        start = time.time()
-        final = train.train_and_evaluate(config, run_dir)
-        if final.get("preempted"):  # SIGTERM: the checkpoint is saved; rerun to resume
-            raise Preempted(f"{name} was stopped at step {int(final['step'])}; "
-                                    "run the same command again to resume")
-        entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps,
-                 "audio_seconds_per_sec": _throughput(run_dir)}
-        entry["loss_plot"] = _plot_training(run_dir, name, os.path.join(workdir, "plots"))
-        results["models"][name] = entry
-        if name not in STT_EXPERIMENTS:
-            continue
-        # Decode settings follow the config file, also for a workdir trained before a retune.
-        decode = {k: config.inference[k] for k in ("beam_size", "prior_weight", "length_bonus")}
-        for split in EVAL_SPLITS:
-            entry[split] = inference.evaluate_workdir(run_dir, split, decode=decode)
-        entry["human"] = {folder: inference.evaluate_workdir(
-            run_dir, split, decode=decode, dataset=dataset, root=root)
-            for dataset, folder, split, root in human_sets}
+                     or platform.machine(), "cpus": os.cpu_count(), "tiny": tiny,
+                     "lanes": lanes, "models": {}}
+    configs = {name: _config(name, arg, workdir, corpus_dir) for name in EXPERIMENTS}
+    with sources.corpus_building():  # once, here, before trainings in lanes could race for it
+        for config in configs.values():
+            sources.training_utterances(config.data, config.seed)
+    jobs = [lanes_lib.Job(name, after=TRAINING_AFTER.get(name, ()),
+                          log_path=os.path.join(workdir, name, "train.log"))
+            for name in TRAINING_ORDER]
+    start = time.time()
+    trained = lanes_lib.run(
+        jobs, functools.partial(_train_model, workdir=workdir, arg=arg, corpus_dir=corpus_dir,
+                                human_sets=tuple(human_sets)),
+        lanes, progress=functools.partial(_training_progress, workdir=workdir,
+                                          steps={n: c.train.steps for n, c in configs.items()}))
+    if set(trained) != set(EXPERIMENTS):  # SIGTERM between two trainings
+        raise Preempted("stopped before every model was trained; run the same command again "
+                        "to resume")
+    results["training_seconds"] = round(time.time() - start, 1)
+    results["models"] = {name: trained[name] for name in EXPERIMENTS}
     stream_dir = os.path.join(workdir, "stt_synth_streaming")
     with open(os.path.join(stream_dir, "eval_test.json")) as f:
         test_paths = [u["path"] for u in json.load(f)["utterances"][:8]]
@@ -125,6 +129,53 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
                                         human=human_sets[0] if human_sets else None)
     files.write_json(os.path.join(workdir, "results.json"), results, indent=1)
     return _write_report(workdir, results, real_data)
+
+
+def default_lanes() -> int:
+    """Two lanes on a CPU with at least two cores (about 1.25x the training work per second on
+    this project's 2-core CPU), else one: accelerators are kept by one training at a time."""
+    import jax
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if jax.default_backend() == "cpu" and (usable or 1) >= 2 else 1
+
+
+def _config(name: str, arg: str | None, workdir: str, corpus_dir: str):
+    config = config_lib.load(name, arg)
+    config.data.root = corpus_dir
+    if name == "vc_synth":
+        config.vc.content_workdir = os.path.join(workdir, "stt_synth_streaming")
+    return config
+
+
+def _train_model(job, workdir: str, arg: str | None, corpus_dir: str, human_sets) -> dict:
+    """Trains (or resumes) one model and evaluates it: its entry of ``results["models"]``.
+    Runs in a lane's process (or here, with one lane)."""
+    name = job.name
+    config = _config(name, arg, workdir, corpus_dir)
+    run_dir = os.path.join(workdir, name)
+    start = time.time()
+    final = train.train_and_evaluate(config, run_dir)
+    if final.get("preempted"):  # SIGTERM: the checkpoint is saved; rerun to resume
+        raise Preempted(f"{name} was stopped at step {int(final['step'])}; "
+                        "run the same command again to resume")
+    entry = {"train_seconds": round(time.time() - start, 1), "steps": config.train.steps,
+             "audio_seconds_per_sec": _throughput(run_dir)}
+    entry["loss_plot"] = _plot_training(run_dir, name, os.path.join(workdir, "plots"))
+    if name not in STT_EXPERIMENTS:
+        return entry
+    # Decode settings follow the config file, also for a workdir trained before a retune.
+    decode = {k: config.inference[k] for k in ("beam_size", "prior_weight", "length_bonus")}
+    for split in EVAL_SPLITS:
+        entry[split] = inference.evaluate_workdir(run_dir, split, decode=decode)
+    entry["human"] = {folder: inference.evaluate_workdir(
+        run_dir, split, decode=decode, dataset=dataset, root=root)
+        for dataset, folder, split, root in human_sets}
+    return entry
+
+
+def _training_progress(job, workdir: str, steps: dict) -> tuple[int, int]:
+    rows = summaries.read_metrics(os.path.join(workdir, job.name), "train")
+    return (int(rows[-1]["step"]) if rows else 0), steps[job.name]
 
 
 def _synthesis(workdir: str, limit: int) -> dict:
@@ -250,8 +301,10 @@ def _write_report(workdir: str, results: dict, real_data: str | None = None) -> 
         f"{s['median_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms. Transcripts: "
         "`transcripts/streaming_test.txt`.", "",
         "## Training (wall seconds of each `train_and_evaluate`, in-loop evaluation included; "
-        "throughput: median seconds of audio trained on per second)",
-        "", ", ".join(f"{n}: {e['train_seconds']:.0f} s ({e['steps']} steps, "
+        "throughput: median seconds of audio trained on per second)", "",
+        f"{results['lanes']} lane(s) (models trained at once, `--lanes`): "
+        f"{results['training_seconds']:.0f} s from the first training's start to the last "
+        "one's end, STT evaluations included.", "", ", ".join(f"{n}: {e['train_seconds']:.0f} s ({e['steps']} steps, "
                       f"{e['audio_seconds_per_sec']:.1f} audio s/s)"
                       for n, e in results["models"].items()), "",
         "## Plots", "",
