@@ -371,6 +371,19 @@ def test_user_errors_exit_2_with_one_line(capsys, monkeypatch, tmp_path, make):
     assert _errors(err) == [f"voxjax: error: {error.args[0]}"]
 
 
+def test_a_main_job_stopped_by_sigterm_exits_143_with_one_line(capsys, monkeypatch, tmp_path):
+    from voxjax import main_job
+
+    def stopped(workdir, **kwargs):
+        raise main_job.Preempted("tts_synth was stopped at step 40; run the same command again "
+                                 "to resume")
+    monkeypatch.setattr(main_job, "run", stopped)
+    code, _, err = _cli(capsys, "main", "--workdir", tmp_path)
+    assert code == 143 and "Traceback" not in err
+    assert err.strip().splitlines() == ["voxjax: stopped: tts_synth was stopped at step 40; run "
+                                        "the same command again to resume"]
+
+
 def test_unknown_config_key_is_a_user_error():
     from voxjax import config as config_lib
     with pytest.raises(KeyError) as err:  # still a KeyError for old callers

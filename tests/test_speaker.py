@@ -126,3 +126,31 @@ def test_training_embeds_a_random_window_and_evaluation_the_whole_utterance():
     config.data.train_crop_frames = -1
     with pytest.raises(ValueError, match="data.train_crop_frames must be >= 0"):
         speaker_task_lib.make_task(config)
+
+
+def test_spec_augment_masks_the_training_windows_only():
+    """With data.augment masks the training loss is the loss of the masked windows (crop with
+    the step's rng, masks with fold_in(rng, 1)); evaluation sees the rows unmasked."""
+    config = config_lib.load("speaker_synth", "tiny")
+    config.data.speakers = VOICES
+    config.data.train_crop_frames = 60
+    config.data.augment = {"freq_masks": 2, "freq_width": 20, "time_masks": 1, "time_width": 10}
+    task = speaker_task_lib.make_task(config)
+    rng = np.random.default_rng(1)
+    batch = {"features": rng.normal(-8, 3, (4, 200, 80)).astype(np.float32),
+             "feature_lengths": np.array([200, 150, 90, 40], np.int32),
+             "speaker": np.array([0, 1, 2, 0], np.int32), "weights": np.ones(4, np.float32)}
+    params = task.init(jax.random.key(0), batch)
+    key = jax.random.key(5)
+    windows, lengths = augment.random_crop(key, jnp.asarray(batch["features"]),
+                                           batch["feature_lengths"], 60)
+    masked = augment.spec_augment(jax.random.fold_in(key, 1), windows, lengths, freq_masks=2,
+                                  freq_width=20, time_masks=1, time_width=10)
+    assert np.mean(np.asarray(masked) != np.asarray(windows)) > 0.05  # the masks cover cells
+    trained, _ = task.loss(params, batch, key)
+    np.testing.assert_allclose(
+        trained, task.loss(params, {**batch, "features": masked, "feature_lengths": lengths},
+                           key, train=False)[0], rtol=1e-5)
+    unmasked, _ = task.loss(params, {**batch, "features": windows, "feature_lengths": lengths},
+                            key, train=False)
+    assert abs(float(unmasked) - float(trained)) > 1e-4

@@ -16,12 +16,13 @@
                    [--stream] [--chunk-ms N] --out OUT.wav IN.wav
     voxjax convert --via-text --stt W1 --tts W2 --decoder W3 [--speaker S] --out OUT.wav IN.wav
     voxjax serve --stt W [--tts W --decoder W] [--vc W --speaker S] [--host H] [--port P]
-    voxjax main --workdir W [--tiny]
+    voxjax main --workdir W [--tiny] [--lanes N] [--real-data DIR]
 
 Known failures (bad audio or text, missing data or checkpoints, wrong config keys: see
 ``voxjax.errors.is_user_error``) end with a one-line ``voxjax: error: ...`` on stderr and exit
 code 2; set VOXJAX_DEBUG=1 for a traceback. Any other exception is a bug: its traceback is shown
-and the exit code is 1.
+and the exit code is 1. The main job stopped by SIGTERM (``voxjax.errors.Stopped``, progress
+saved) prints one ``voxjax: stopped: ...`` line and exits with 143; the same command resumes.
 """
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ import traceback
 
 import numpy as np
 
-from voxjax.errors import UserError, is_user_error
+from voxjax.errors import Stopped, UserError, is_user_error
 
 EXIT_USAGE = 2  # user errors (bad input, missing files, refused configs)
 EXIT_BUG = 1  # any other exception: a traceback is printed
+EXIT_STOPPED = 143  # 128 + SIGTERM: stopped on request, progress saved; rerun to resume
 
 
 class CLIError(UserError, ValueError):
@@ -362,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("voxjax: interrupted", file=sys.stderr)
         return 130
+    except Stopped as e:  # SIGTERM with the progress saved: not an error of input or code
+        print(f"voxjax: stopped: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_STOPPED
     except Exception as e:  # noqa: BLE001 - sorted into user errors and bugs below
         if os.environ.get("VOXJAX_DEBUG"):
             raise

@@ -24,6 +24,12 @@ class UnknownConfigKeyError(ConfigError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class Stopped(Exception):
+    """A long job stopped on request (SIGTERM) with its progress saved: the same command
+    resumes it. Not a failure of the input nor a bug: the CLI prints one line and exits 143
+    (128 + SIGTERM)."""
+
+
 def _known_user_error_types() -> tuple[type, ...]:
     """User-error classes defined before :class:`UserError` existed (imported lazily)."""
     found: list[type] = []

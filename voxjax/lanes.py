@@ -16,7 +16,8 @@ affinity is one lane's share of this process's cores and whose stdout and stderr
 Failures and stops: when a job raises, no new job starts, the running ones are sent SIGTERM (a
 training then saves its checkpoint and stops), and once they have exited the first error is
 raised again here, its type kept (so a bad config stays a one-line user error). SIGTERM sent to
-this process is passed on to every running job the same way.
+this process is passed on to every running job the same way; a job outside a training loop then
+raises :class:`voxjax.errors.Stopped` at once.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from multiprocessing import connection
 from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
+
+from voxjax import errors
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +179,8 @@ class _Scheduler:
             value = LaneError(f"{job.name}'s process ended without a result (exit code "
                               f"{process.exitcode})" + (f"; its output is in {job.log_path}"
                                                         if job.log_path else ""))
+        elif isinstance(value, errors.Stopped):
+            log.info("%s stopped: %s", job.name, value)
         elif job.log_path:
             log.error("%s failed; its output is in %s", job.name, job.log_path)
         if self.error is None:
@@ -205,8 +210,17 @@ class _Scheduler:
             bar.refresh()
 
 
+def _stop_now(signum, frame):
+    raise errors.Stopped("stopped on SIGTERM outside a training loop (nothing to save); the "
+                         "same command continues")
+
+
 def _child(work, job: Job, cpus: frozenset[int], send) -> None:
-    """A lane's process: pin, redirect output, run, send ``("ok", result)`` or the error."""
+    """A lane's process: pin, redirect output, run, send ``("ok", result)`` or the error.
+
+    SIGTERM stops it at once with :class:`voxjax.errors.Stopped`, except inside a training
+    loop, whose own handler saves a checkpoint first (``voxjax.train``)."""
+    signal.signal(signal.SIGTERM, _stop_now)
     if cpus:
         os.sched_setaffinity(0, cpus)  # before JAX starts: XLA sizes its thread pool from this
     if job.log_path:

@@ -23,11 +23,11 @@ import time
 
 import numpy as np
 
-from voxjax import audio, config as config_lib, conversion_evaluation, evaluation, files
+from voxjax import audio, config as config_lib, conversion_evaluation, errors, evaluation, files
 from voxjax import inference, lanes as lanes_lib, summaries, train, tts_evaluation
 from voxjax.data import manifest, sources
 
-class Preempted(RuntimeError):
+class Preempted(errors.Stopped):
     """Training stopped on SIGTERM; its checkpoint is saved and the same command resumes it."""
 
 

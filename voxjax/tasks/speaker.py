@@ -65,12 +65,21 @@ class SpeakerTask(splits.SpeakerTable):
     def loss(self, params, batch, rng, train: bool = True):
         """Additive-margin softmax cross-entropy over the real rows, and accuracy (no margin).
         In training with ``data.train_crop_frames`` each row is a random window of its utterance
-        (:func:`voxjax.data.augment.random_crop`)."""
+        (:func:`voxjax.data.augment.random_crop`), then SpecAugment masks it when
+        ``data.augment`` asks for masks (:func:`voxjax.data.augment.spec_augment`)."""
         speakers = batch["speaker"]
         features, lengths = batch["features"], batch["feature_lengths"]
         if train and self.crop_frames:
             features, lengths = augment.random_crop(rng, jnp.asarray(features), lengths,
                                                     self.crop_frames)
+        masks = self.config.data.get("augment", {})
+        if train and masks:
+            features = augment.spec_augment(
+                jax.random.fold_in(rng, 1), jnp.asarray(features), lengths,
+                freq_masks=int(masks.get("freq_masks", 0)),
+                freq_width=int(masks.get("freq_width", 0)),
+                time_masks=int(masks.get("time_masks", 0)),
+                time_width=int(masks.get("time_width", 0)))
         _, logits = self.model.apply({"params": params}, features, lengths, speakers)
         per_row = optax.softmax_cross_entropy_with_integer_labels(logits, speakers)
         weights = batch["weights"]
