@@ -99,19 +99,27 @@ def test_unusable_reference_recordings_are_refused():
         task.embed(params, np.full(32000, np.nan, np.float32), 16000)
 
 
+def _windowed_task_and_batch(seed, **augment_masks):
+    """A tiny speaker task training on 60-frame windows (+ SpecAugment masks if given), its
+    initial parameters, and a random batch of four rows of 200, 150, 90 and 40 frames."""
+    config = config_lib.load("speaker_synth", "tiny")
+    config.data.speakers = VOICES
+    config.data.train_crop_frames = 60
+    if augment_masks:
+        config.data.augment = augment_masks
+    task = speaker_task_lib.make_task(config)
+    rng = np.random.default_rng(seed)
+    batch = {"features": rng.normal(-8, 3, (4, 200, 80)).astype(np.float32),
+             "feature_lengths": np.array([200, 150, 90, 40], np.int32),
+             "speaker": np.array([0, 1, 2, 0], np.int32), "weights": np.ones(4, np.float32)}
+    return config, task, task.init(jax.random.key(0), batch), batch
+
+
 def test_training_embeds_a_random_window_and_evaluation_the_whole_utterance():
     """With data.train_crop_frames the training loss is the loss of the rows' windows (the
     same rng draws the same windows), evaluation's is the whole utterances', and a negative
     window is a config error."""
-    config = config_lib.load("speaker_synth", "tiny")
-    config.data.speakers = VOICES
-    config.data.train_crop_frames = 60
-    task = speaker_task_lib.make_task(config)
-    rng = np.random.default_rng(0)
-    batch = {"features": rng.normal(-8, 3, (4, 200, 80)).astype(np.float32),
-             "feature_lengths": np.array([200, 150, 90, 40], np.int32),
-             "speaker": np.array([0, 1, 2, 0], np.int32), "weights": np.ones(4, np.float32)}
-    params = task.init(jax.random.key(0), batch)
+    config, task, params, batch = _windowed_task_and_batch(0)
     key = jax.random.key(3)
     windows, lengths = augment.random_crop(key, jnp.asarray(batch["features"]),
                                            batch["feature_lengths"], 60)
@@ -131,16 +139,8 @@ def test_training_embeds_a_random_window_and_evaluation_the_whole_utterance():
 def test_spec_augment_masks_the_training_windows_only():
     """With data.augment masks the training loss is the loss of the masked windows (crop with
     the step's rng, masks with fold_in(rng, 1)); evaluation sees the rows unmasked."""
-    config = config_lib.load("speaker_synth", "tiny")
-    config.data.speakers = VOICES
-    config.data.train_crop_frames = 60
-    config.data.augment = {"freq_masks": 2, "freq_width": 20, "time_masks": 1, "time_width": 10}
-    task = speaker_task_lib.make_task(config)
-    rng = np.random.default_rng(1)
-    batch = {"features": rng.normal(-8, 3, (4, 200, 80)).astype(np.float32),
-             "feature_lengths": np.array([200, 150, 90, 40], np.int32),
-             "speaker": np.array([0, 1, 2, 0], np.int32), "weights": np.ones(4, np.float32)}
-    params = task.init(jax.random.key(0), batch)
+    _, task, params, batch = _windowed_task_and_batch(1, freq_masks=2, freq_width=20,
+                                                      time_masks=1, time_width=10)
     key = jax.random.key(5)
     windows, lengths = augment.random_crop(key, jnp.asarray(batch["features"]),
                                            batch["feature_lengths"], 60)
