@@ -132,8 +132,8 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
 
 
 def default_lanes() -> int:
-    """Two lanes on a CPU with at least two cores (about 1.25x the training work per second on
-    this project's 2-core CPU), else one: accelerators are kept by one training at a time."""
+    """Two lanes on a CPU with at least two cores (1.2x the training work per second on this
+    project's 2-core CPU), else one: an accelerator is kept busy by one training."""
     import jax
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return 2 if jax.default_backend() == "cpu" and (usable or 1) >= 2 else 1
