@@ -94,6 +94,8 @@ def run(workdir: str, tiny: bool = False, corpus_dir: str | None = None,
     """
     arg = "tiny" if tiny else None
     lanes = default_lanes() if lanes is None else int(lanes)
+    if lanes < 1:
+        raise ValueError(f"--lanes must be at least 1, got {lanes}")
     human_sets = sources.human_test_sets(real_data) if real_data else []
     for sub in ("plots", "transcripts"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
