@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from voxjax import lanes
+from voxjax import errors, lanes
 
 
 def _record(job, folder):
@@ -75,6 +75,26 @@ def test_sigterm_reaches_the_running_jobs_and_nothing_else_starts(tmp_path):
     assert set(got) == {"slow1", "slow2"} and all(r["stopped"] for r in got.values())
     assert time.time() - start < 25  # they stopped on the signal, not at their 30 s limit
     assert not (tmp_path / "never.ready").exists()
+
+
+def _sleep(job, folder):
+    """Work with no SIGTERM handler of its own (a lane outside a training loop)."""
+    with open(os.path.join(folder, f"{job.name}.ready"), "w"):
+        pass
+    time.sleep(30)
+
+
+def test_sigterm_stops_a_job_without_its_own_handler_with_a_stopped_error(tmp_path):
+    def send_when_ready():
+        while not (tmp_path / "plain.ready").exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=send_when_ready, daemon=True).start()
+    start = time.time()
+    with pytest.raises(errors.Stopped, match="stopped on SIGTERM"):  # not killed outright
+        lanes.run([lanes.Job("plain")], functools.partial(_sleep, folder=str(tmp_path)), lanes=2)
+    assert time.time() - start < 25
 
 
 def test_a_process_that_dies_is_an_error_naming_the_job(tmp_path):
