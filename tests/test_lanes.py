@@ -109,3 +109,20 @@ def test_a_process_that_dies_is_an_error_naming_the_job(tmp_path):
 def test_bad_dependencies_are_refused_before_anything_starts(jobs):
     with pytest.raises(ValueError, match="circular|depend|distinct"):
         lanes.run(jobs, print, lanes=2)
+
+
+def test_progress_to_a_log_file_is_a_plain_line_per_job_at_a_slow_pace(tmp_path, monkeypatch,
+                                                                        caplog, capsys):
+    # stderr is not a terminal under pytest: no bars (their redraws add lines to a log file),
+    # one line per running job every LOG_LINE_SECONDS.
+    monkeypatch.setattr(lanes, "BAR_SECONDS", 0.1)
+    monkeypatch.setattr(lanes, "LOG_LINE_SECONDS", 0.4)
+    caplog.set_level("INFO", logger="voxjax.lanes")
+    start = time.time()
+    lanes.run([lanes.Job("a"), lanes.Job("b")], functools.partial(_record, folder=str(tmp_path)),
+              lanes=2, progress=lambda job: (3, 10))
+    elapsed = time.time() - start
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().endswith(": 3/10")]
+    assert "a (lane 0): 3/10" in lines and "b (lane 1): 3/10" in lines
+    assert len(lines) <= 2 * (elapsed / 0.4 + 1)  # not one per 0.1 s poll
+    assert "it/s" not in capsys.readouterr().err  # no tqdm bar was drawn

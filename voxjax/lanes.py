@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import time
 import traceback
 from multiprocessing import connection
@@ -37,6 +38,11 @@ from tqdm import tqdm
 from voxjax import errors
 
 log = logging.getLogger(__name__)
+
+# Progress: bars redrawn this often on a terminal; a plain log line per running job this often
+# when stderr is a file (a bar redrawn there would add lines every time, with cursor escapes).
+BAR_SECONDS = 2.0
+LOG_LINE_SECONDS = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +72,9 @@ def cpu_shares(lanes: int) -> list[frozenset[int]]:
 
 def run(jobs: Sequence[Job], work: Callable[[Job], Any], lanes: int,
         progress: Callable[[Job], tuple[int, int]] | None = None) -> dict[str, Any]:
-    """Runs every job (see the module docstring); ``progress(job) -> (done, total)``, polled
-    every few seconds, draws one bar per running job when jobs run in lanes."""
+    """Runs every job (see the module docstring). ``progress(job) -> (done, total)`` reports a
+    running job's progress when jobs run in lanes: a bar per job on a terminal, else a log line
+    per job every ``LOG_LINE_SECONDS``."""
     names = [job.name for job in jobs]
     unknown = {a for job in jobs for a in job.after} - set(names)
     if len(set(names)) != len(names) or unknown:
@@ -109,6 +116,8 @@ class _Scheduler:
         self.results: dict[str, Any] = {}
         self.error: BaseException | None = None
         self.stopping = False
+        self.bars = progress is not None and sys.stderr.isatty()
+        self.last_line = time.monotonic()
 
     def run(self) -> dict[str, Any]:
         previous = None
@@ -122,7 +131,7 @@ class _Scheduler:
                     self._start_ready()
                 if not self.running:
                     break  # stopping, or nothing can start
-                ready = connection.wait(list(self.running), timeout=2.0)
+                ready = connection.wait(list(self.running), timeout=BAR_SECONDS)
                 for conn in ready:
                     self._collect(conn)
                 self._draw()
@@ -152,7 +161,7 @@ class _Scheduler:
             process.start()
             send.close()
             bar = None
-            if self.progress is not None:
+            if self.bars:
                 bar = tqdm(total=1, desc=f"{job.name} (lane {lane})", position=lane,
                            leave=False, dynamic_ncols=True)
             log.info("%s started in lane %d (cores %s)%s", job.name, lane,
@@ -200,11 +209,19 @@ class _Scheduler:
     def _draw(self) -> None:
         if self.progress is None:
             return
-        for job, _, _, bar in self.running.values():
+        now = time.monotonic()
+        if not self.bars:
+            if now - self.last_line < LOG_LINE_SECONDS:
+                return
+            self.last_line = now
+        for job, _, lane, bar in self.running.values():
             try:
                 done, total = self.progress(job)
             except OSError:
                 continue  # the job has not written its progress yet
+            if bar is None:
+                log.info("%s (lane %d): %d/%d", job.name, lane, done, total)
+                continue
             bar.total = max(total, 1)
             bar.n = min(done, bar.total)
             bar.refresh()
