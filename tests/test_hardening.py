@@ -384,6 +384,23 @@ def test_a_main_job_stopped_by_sigterm_exits_143_with_one_line(capsys, monkeypat
                                         "the same command again to resume"]
 
 
+def test_a_training_stopped_by_sigterm_exits_143_after_its_metrics(capsys, monkeypatch,
+                                                                   tmp_path):
+    from voxjax import train
+    monkeypatch.setattr(train, "train_and_evaluate",
+                        lambda config, workdir: {"step": 40.0, "preempted": 1.0})
+    code, out, err = _cli(capsys, "train", "--config", "configs/stt_synth.py:tiny",
+                          "--workdir", tmp_path)
+    assert code == 143 and "Traceback" not in err
+    assert json.loads(out) == {"step": 40.0, "preempted": 1.0}
+    assert err.strip().splitlines() == ["voxjax: stopped: training saved its checkpoint at step "
+                                        "40; run the same command again to resume"]
+    monkeypatch.setattr(train, "train_and_evaluate",
+                        lambda config, workdir: {"step": 50.0, "preempted": 0.0})
+    assert _cli(capsys, "train", "--config", "configs/stt_synth.py:tiny",
+                "--workdir", tmp_path)[0] == 0
+
+
 def test_unknown_config_key_is_a_user_error():
     from voxjax import config as config_lib
     with pytest.raises(KeyError) as err:  # still a KeyError for old callers

@@ -21,8 +21,9 @@
 Known failures (bad audio or text, missing data or checkpoints, wrong config keys: see
 ``voxjax.errors.is_user_error``) end with a one-line ``voxjax: error: ...`` on stderr and exit
 code 2; set VOXJAX_DEBUG=1 for a traceback. Any other exception is a bug: its traceback is shown
-and the exit code is 1. The main job stopped by SIGTERM (``voxjax.errors.Stopped``, progress
-saved) prints one ``voxjax: stopped: ...`` line and exits with 143; the same command resumes.
+and the exit code is 1. A training or the main job stopped by SIGTERM (``voxjax.errors.Stopped``,
+progress saved) prints one ``voxjax: stopped: ...`` line and exits with 143; the same command
+resumes.
 """
 from __future__ import annotations
 
@@ -88,6 +89,9 @@ def cmd_train(args, rest: list[str]) -> int:
     config, workdir = _parse_config(rest)
     metrics = train.train_and_evaluate(config, workdir)
     print(json.dumps({k: round(float(v), 5) for k, v in metrics.items()}))
+    if metrics.get("preempted"):  # not finished: a requeue script must not take it as done
+        raise Stopped(f"training saved its checkpoint at step {int(metrics['step'])}; run the "
+                      "same command again to resume")
     return 0
 
 
