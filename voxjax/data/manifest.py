@@ -229,18 +229,37 @@ def ljspeech_split(utterance_id: str) -> str:
     return "train" if bucket < 90 else "valid" if bucket < 95 else "test"
 
 
+# CMU ARCTIC's 1,132 prompts, which bdl, slt and Kathleen all read.
+ARCTIC_PROMPTS = tuple([f"arctic_a{i:04d}" for i in range(1, 594)]
+                       + [f"arctic_b{i:04d}" for i in range(1, 540)])
+ARCTIC_HELDOUT = 100  # held-out ARCTIC prompts per split (test, valid), for every voice
+
+
 def heldout_split(prompts: list[str], count: int) -> dict[str, str]:
     """``{prompt: split}`` holding out exactly ``count`` prompts as test and ``count`` as valid.
 
     The held-out prompts are those with the smallest hashes, so the choice is deterministic and
-    does not depend on file order or on which other prompts exist.
+    does not depend on file order. When every prompt is an ARCTIC prompt the ranking runs over
+    all of :data:`ARCTIC_PROMPTS`, so every ARCTIC voice (bdl, slt, Kathleen) holds out the same
+    prompts, whichever of them its folder has.
     """
-    ranked = sorted(set(prompts), key=lambda p: (_hash(p), p))
+    universe = set(prompts)
+    if universe <= set(ARCTIC_PROMPTS):
+        universe = set(ARCTIC_PROMPTS)
+    ranked = sorted(universe, key=lambda p: (_hash(p), p))
     if len(ranked) < 3 * count:
         raise DataError(f"cannot hold out {count} test and {count} valid prompts from "
                         f"{len(ranked)} prompts")
-    return {p: "test" if i < count else "valid" if i < 2 * count else "train"
-            for i, p in enumerate(ranked)}
+    chosen = {p: "test" if i < count else "valid" if i < 2 * count else "train"
+              for i, p in enumerate(ranked)}
+    return {p: chosen[p] for p in set(prompts)}
+
+
+def arctic_heldout_prompts(split: str = "test") -> list[str]:
+    """The :data:`ARCTIC_HELDOUT` ARCTIC prompts of ``split`` (``test`` or ``valid``), sorted:
+    never trained on by any model that reads an ARCTIC voice with ``data.heldout_prompts``."""
+    splits = heldout_split(list(ARCTIC_PROMPTS), ARCTIC_HELDOUT)
+    return sorted(p for p, s in splits.items() if s == split)
 
 
 def _load_ljspeech(root: str, skipped: _Skipped, heldout_prompts: int = 0) -> list[Utterance]:
