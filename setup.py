@@ -34,8 +34,10 @@ setup(
         "espeakng-loader>=0.2.4",
         "num2words>=0.5.13",
         "aiohttp>=3.9",  # voxjax serve: HTTP + WebSocket server (and the tests' client)
+        "safetensors>=0.4.0",  # published models' parameters (voxjax/registry)
     ],
-    package_data={"voxjax": ["live_page/*"]},
+    # Published models ship inside the package: one folder of files per model.
+    package_data={"voxjax": ["live_page/*", "registry/*/*"]},
     extras_require={
         # wheel: the packaging test builds one; playwright drives Debian's chromium (no download)
         "dev": ["pytest>=8.0", "pytest-xdist>=3.5", "wheel>=0.40", "playwright>=1.40"],

@@ -125,9 +125,9 @@ def test_eval_on_any_dataset_writes_the_split_json(capsys, libri_layout, tiny_of
     code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
                               "librispeech", "--root", libri_layout, "--limit", "0")
     assert_one_line_error(code, errors, "--limit")
-    code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
-                              "librispeech")
-    assert_one_line_error(code, errors, "--dataset and --root")
+    code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--root",
+                              libri_layout)
+    assert_one_line_error(code, errors, "--root needs --dataset")
     code, _, errors = run_cli(capsys, "eval", "--workdir", tiny_offline_workdir, "--dataset",
                               "ljspeech", "--root", libri_layout)
     assert_one_line_error(code, errors, "no metadata.csv")

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from voxjax import config as config_lib, inference, summaries, train
+from voxjax import config as config_lib, inference, registry, summaries, train
 
 
 def _rows(workdir, split):
@@ -34,4 +34,4 @@ def test_evaluate_reports_greedy_and_beam_on_every_test_utterance(tiny_offline_w
     assert result["utterances"] == expected == len(saved["utterances"]) > 0
     for key in ("cer", "wer", "cer_beam", "wer_beam"):
         assert 0.0 <= result[key] <= 5.0
-    assert os.path.exists(os.path.join(tiny_offline_workdir, inference.PRIOR_FILE))
+    assert os.path.exists(os.path.join(tiny_offline_workdir, registry.PRIOR_FILE))

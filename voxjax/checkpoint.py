@@ -31,6 +31,7 @@ import ml_collections
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
+from voxjax import registry
 from voxjax.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,11 @@ def stored_config(workdir: str) -> tuple[int, dict] | None:
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-    """The config stored with the newest checkpoint of ``workdir`` (tuples come back as lists)."""
+    """The config stored with the newest checkpoint of ``workdir`` (tuples come back as lists),
+    or a published model's (a folder or a name: :func:`voxjax.registry.locate`)."""
+    workdir = registry.locate(workdir)
+    if registry.is_model_dir(workdir):
+        return registry.load_config(workdir)
     manager, step = _read_only_manager(workdir)
     try:
         restored = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
@@ -237,7 +242,13 @@ def load_params(workdir: str, step: int | None = None) -> Any:
 
     Needs no template: shapes come from the checkpoint's metadata, and every array is placed
     on the first local device whatever mesh it was trained on (e.g. eight devices, one host).
+    A published model folder (:mod:`voxjax.registry`) gives its stored parameters.
     """
+    workdir = registry.locate(workdir)
+    if registry.is_model_dir(workdir):
+        if step is not None:
+            raise ValueError(f"{workdir} is a published model: it has no checkpoint steps")
+        return registry.load_params(workdir)
     manager, latest = _read_only_manager(workdir)
     step = latest if step is None else step
     try:

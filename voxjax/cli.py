@@ -2,13 +2,16 @@
 
     voxjax corpus --out DIR [--size N] [--seed S] [--randomize-voices]
     voxjax train --config configs/X.py[:tiny] --workdir W [--config.a.b=v ...]
-    voxjax eval --workdir W [--split test] [--greedy] [--prior-weight X --length-bonus Y]
-    voxjax eval --workdir W --dataset librispeech|ljspeech|fsdd|manifest --root DIR [--split S]
+    voxjax models [--json]
+    voxjax export --workdir W --name N [--out DIR]
+    voxjax eval --workdir W | --model NAME [--split test] [--greedy] [--prior-weight X ...]
+    voxjax eval --workdir W | --model NAME --dataset librispeech|arctic|kathleen|ljspeech|fsdd
+                [--root DIR] [--split S] [--out-dir D]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
     voxjax eval --workdir W_vc --decoder W_decoder --judge W_stt|pocketsphinx
                 --speaker-model W_speaker [--targets K] [--zero-shot K] [--tts W_tts] [--limit N]
                 [--dataset D --root DIR --split S]   (human sources: any-to-one conversion)
-    voxjax transcribe --workdir W [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
+    voxjax transcribe [--workdir W | --model NAME (default stt-en)] [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
     voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
     voxjax synthesize --tts W1 --list-speakers
@@ -101,9 +104,42 @@ def _decode_flags(args) -> dict:
             "prior_weight": args.prior_weight, "length_bonus": args.length_bonus}
 
 
+def _model_source(args, default: str | None = None) -> None:
+    """Resolves ``--model NAME`` (or ``default`` when neither flag is given) into
+    ``args.workdir``: the published model's folder, its checksums verified."""
+    from voxjax import registry
+    if args.model and args.workdir:
+        raise CLIError("give --workdir or --model, not both")
+    if args.model or (default and not args.workdir):
+        args.workdir = registry.model_dir(args.model or default)
+    if not args.workdir:
+        raise CLIError("--workdir W or --model NAME is required")
+
+
+def cmd_models(args) -> int:
+    """Lists the published models."""
+    from voxjax import registry
+    rows = [registry.describe(registry.model_dir(n)) for n in registry.names()]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    for row in [] if args.json else rows:
+        print(f"{row['name']}\t{row['task']}\t{row['parameters']:,} parameters\t"
+              f"{row['bytes'] / 1e6:.1f} MB\t{row['title']}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """Writes a trained workdir as a published model folder."""
+    from voxjax import registry
+    print(registry.export(args.workdir, args.name, args.out))
+    return 0
+
+
 def cmd_eval(args) -> int:
     """CER/WER of a trained workdir on a split; writes ``W/eval_<split>.json``."""
     from voxjax import checkpoint, inference, tts_evaluation
+    _model_source(args)
+    out_dir = args.out_dir or (os.path.join("runs", "eval", args.model) if args.model else None)
     task = checkpoint.load_config(args.workdir).task
     if task == "vc":
         from voxjax import conversion_evaluation
@@ -126,7 +162,7 @@ def cmd_eval(args) -> int:
     else:
         result = inference.evaluate_workdir(args.workdir, args.split, decode=_decode_flags(args),
                                             dataset=args.dataset, root=args.root,
-                                            limit=args.limit)
+                                            limit=args.limit, out_dir=out_dir)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items()))
     return 0
@@ -135,6 +171,7 @@ def cmd_eval(args) -> int:
 def cmd_transcribe(args) -> int:
     """Transcribes audio files, offline or chunk by chunk."""
     from voxjax import inference
+    _model_source(args, default="stt-en")
     transcriber = inference.Transcriber(args.workdir, stream=args.stream,
                                         chunk_ms=args.chunk_ms, **_decode_flags(args))
     failures = 0
@@ -254,6 +291,7 @@ def _add_decode_flags(p) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of subcommands (``train`` keeps absl-style config flags)."""
+    from voxjax.data.sources import EVALUATION_SETS
     parser = argparse.ArgumentParser(prog="voxjax", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("corpus", help="build the built-in synthetic corpus")
@@ -265,12 +303,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "(a different corpus from the default one)")
     sub.add_parser("train", help="train a config (--config FILE --workdir W [--config.x=y])",
                    add_help=False)
-    p = sub.add_parser("eval", help="evaluate a trained workdir")
+    p = sub.add_parser("models", help="list the published models")
+    p.add_argument("--json", action="store_true", help="a JSON list, for scripts")
+    p = sub.add_parser("export", help="write a trained workdir as a published model")
     p.add_argument("--workdir", required=True)
+    p.add_argument("--name", required=True, help="model name, e.g. stt-en")
+    p.add_argument("--out", help="folder to write N/ into (default: the package's registry)")
+    p = sub.add_parser("eval", help="evaluate a trained workdir or published model")
+    p.add_argument("--workdir")
+    p.add_argument("--model", help="a published model (`voxjax models`) instead of --workdir")
     p.add_argument("--split", help="split to evaluate (default: test; with --dataset: all)")
-    p.add_argument("--dataset", choices=("librispeech", "ljspeech", "fsdd", "manifest", "synth"),
-                   help="evaluate on this dataset at --root instead of the config's own")
+    p.add_argument("--dataset", choices=tuple(EVALUATION_SETS),
+                   help="evaluate on this set (at --root, default its folder in ../shared/data) "
+                        "instead of the config's own data; arctic: each voice apart")
     p.add_argument("--root", help="dataset folder (or manifest.jsonl) for --dataset")
+    p.add_argument("--out-dir", help="where eval_*.json goes (default: the workdir; "
+                                     "runs/eval/NAME for --model)")
     _add_decode_flags(p)
     p.add_argument("--decoder", help="TTS workdirs: conv decoder workdir to synthesise with")
     p.add_argument("--judge", help="TTS/decoder/vc workdirs: STT workdir that transcribes the "
@@ -284,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vc (embedding-conditioned): unseen speakers converted to, from a "
                         "reference clip each")
     p = sub.add_parser("transcribe", help="transcribe audio files")
-    p.add_argument("--workdir", required=True)
+    p.add_argument("--workdir")
+    p.add_argument("--model", help="a published model (default: stt-en without --workdir)")
     p.add_argument("--stream", action="store_true", help="feed audio chunk by chunk")
     p.add_argument("--chunk-ms", type=int, help="streaming chunk (default: config.inference)")
     _add_decode_flags(p)
@@ -360,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         args, rest = argparse.Namespace(command="train"), argv[1:]
     else:
         args, rest = parser.parse_args(argv), []
-    handlers = {"corpus": cmd_corpus, "eval": cmd_eval, "transcribe": cmd_transcribe,
+    handlers = {"corpus": cmd_corpus, "models": cmd_models, "export": cmd_export, "eval": cmd_eval, "transcribe": cmd_transcribe,
                 "synthesize": cmd_synthesize, "convert": cmd_convert, "serve": cmd_serve,
                 "main": cmd_main}
     try:

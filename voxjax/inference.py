@@ -12,18 +12,18 @@ import os
 
 import numpy as np
 
-from voxjax import audio, checkpoint, decoding, files, tasks
-from voxjax.data import manifest
+from voxjax import audio, checkpoint, decoding, files, registry, tasks
+from voxjax.data import manifest, sources
 from voxjax.models.text_prior import CharNGramPrior
 from voxjax.streaming import StreamingSynthesizer, StreamingTranscriber
 
 log = logging.getLogger(__name__)
-PRIOR_FILE = "text_prior.json"
 PAD_FRAMES = 200  # offline transcription (bidirectional models) pads features to a multiple of this
 
 
 def load_workdir(workdir: str):
-    """(config, task, params) of the latest checkpoint in ``workdir``; one-line error if none."""
+    """(config, task, params) of the latest checkpoint in ``workdir`` (or of a published model
+    folder or name, :mod:`voxjax.registry`); one-line error if there is none."""
     config = tasks.upgrade_config(checkpoint.load_config(workdir))
     task = tasks.get(config)
     params = checkpoint.load_params(workdir)
@@ -31,10 +31,15 @@ def load_workdir(workdir: str):
 
 
 def load_prior(task, workdir: str) -> CharNGramPrior | None:
-    """The text prior saved beside the checkpoints, fitted from the training manifest if absent."""
-    path = os.path.join(workdir, PRIOR_FILE)
+    """The text prior saved beside the checkpoints (or shipped in a published model), fitted
+    from the training manifest and saved if a workdir has none."""
+    workdir = registry.locate(workdir)
+    path = os.path.join(workdir, registry.PRIOR_FILE)
     if os.path.exists(path):
         return CharNGramPrior.load(path)
+    if registry.is_model_dir(workdir):
+        log.warning("%s ships no text prior; beam search without it", workdir)
+        return None
     try:
         prior = task.prior
     except (OSError, ValueError) as e:  # no training manifest on this machine
@@ -46,44 +51,51 @@ def load_prior(task, workdir: str) -> CharNGramPrior | None:
 
 def evaluate_workdir(workdir: str, split: str | None = None, decode: dict | None = None,
                      dataset: str | None = None, root: str | None = None,
-                     limit: int | None = None) -> dict:
-    """CER/WER of a speech-to-text workdir on ``split``; writes ``eval_<split>.json`` beside it.
+                     limit: int | None = None, out_dir: str | None = None) -> dict:
+    """CER/WER of a speech-to-text workdir (or published model) on ``split``; writes
+    ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` with ``dataset``) to ``out_dir``
+    (default: the workdir).
 
     Greedy CER/WER always; the beam search's (``*_beam``) too unless the settings say greedy.
     ``decode`` overrides ``config.inference`` entries (greedy, beam_size, prior_weight,
-    length_bonus) for this call only. ``dataset`` + ``root`` evaluate on any dataset on disk
-    instead of the config's own (split default ``all``; written to
-    ``eval_<dataset>_<split>.json``), e.g. human speech for a model trained on the synthetic
-    corpus. ``limit``: judge only that many utterances, spread over the split
-    (:func:`voxjax.data.manifest.spread`: several readers, not the first one's files).
+    length_bonus) for this call only. ``dataset`` names an evaluation set
+    (:data:`voxjax.data.sources.EVALUATION_SETS`; ``root`` its folder, by default the shared
+    data's) instead of the config's own data (split default ``all``): e.g. human speech for a
+    model trained on the synthetic corpus. A set of several voices (``arctic``) is scored per
+    voice, each metric prefixed with the voice (``bdl_cer``). ``limit``: judge only that many
+    utterances per voice, spread over the split (:func:`voxjax.data.manifest.spread`: several
+    readers, not the first one's files).
     """
     config, task, params = load_workdir(workdir)
     if config.task != "stt":
         raise ValueError(f"{workdir} holds a {config.task!r} model; evaluate it with "
                          f"voxjax.tts_evaluation (voxjax eval does)")
-    if (dataset is None) != (root is None):
-        raise ValueError("give both --dataset and --root, or neither")
+    if root is not None and dataset is None:
+        raise ValueError("--root needs --dataset, the evaluation set it holds")
     split = split or ("all" if dataset else "test")
-    utterances = (manifest.load_manifest(dataset, root, split) if dataset
-                  else task.utterances(split))
-    if limit is not None:
-        if limit < 1:
-            raise ValueError(f"--limit must be at least 1, got {limit}")
-        utterances = manifest.spread(utterances, limit)
+    groups = (sources.evaluation_set(dataset, root, split) if dataset
+              else [(None, task.utterances(split))])
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit must be at least 1, got {limit}")
     settings = task.decoding_settings(**(decode or {}))
     prior = None if settings["greedy"] else load_prior(task, workdir)
+    result = {"split": split, **({"dataset": dataset} if dataset else {}),
+              **({"limit": limit} if limit else {})}
     details: list[dict] = []
-    metrics = task.evaluate(params, split, settings=settings, details=details,
-                            utterances=utterances, prior=prior)
-    result = {"split": split, **({"dataset": dataset, "root": os.path.abspath(root)}
-                                 if dataset else {}), **({"limit": limit} if limit else {}),
-              **metrics}
+    for label, utterances in groups:
+        if limit is not None:
+            utterances = manifest.spread(utterances, limit)
+        metrics = task.evaluate(params, split, settings=settings, details=details,
+                                utterances=utterances, prior=prior)
+        prefix = f"{label}_" if len(groups) > 1 else ""
+        result.update({prefix + k: v for k, v in metrics.items()})
     if not settings["greedy"]:
         result.update({f"decode_{k}": settings[k]
                        for k in ("beam_size", "prior_weight", "length_bonus")})
         result["decode_prior"] = prior is not None
     name = f"eval_{dataset}_{split}.json" if dataset else f"eval_{split}.json"
-    files.write_json(os.path.join(workdir, name), {"metrics": result, "utterances": details},
+    out_dir = out_dir or registry.locate(workdir)
+    files.write_json(os.path.join(out_dir, name), {"metrics": result, "utterances": details},
                      indent=1)
     return result
 

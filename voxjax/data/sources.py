@@ -117,3 +117,40 @@ def human_test_sets(data_dir: str) -> list[tuple[str, str, str, str]]:
         raise FileNotFoundError(f"{data_dir} holds none of the human test sets "
                                 f"({', '.join(f for _, f, _ in HUMAN_TEST_SETS)})")
     return present
+
+
+# Evaluation sets by name (``voxjax eval --dataset NAME``): dataset layout and default folder
+# under ``../shared/data``. ``arctic`` is a folder of LJSpeech-layout voices (bdl, slt) reading
+# the ARCTIC prompts, judged apart; ARCTIC voices (arctic, kathleen) split by the held-out
+# ARCTIC prompts (``manifest.arctic_heldout_prompts``), the same for every voice.
+EVALUATION_SETS = {"librispeech": ("librispeech", "minilibrispeech"),
+                   "ljspeech": ("ljspeech", "ljspeech32"), "fsdd": ("fsdd", "fsdd"),
+                   "arctic": ("ljspeech", "arctic"), "kathleen": ("ljspeech", "kathleen"),
+                   "manifest": ("manifest", None), "synth": ("synth", None)}
+_ARCTIC_SETS = ("arctic", "kathleen")
+
+
+def evaluation_set(name: str, root: str | None, split: str) -> list[tuple[str, list]]:
+    """``[(label, utterances)]`` of evaluation set ``name`` (see :data:`EVALUATION_SETS`) at
+    ``root`` (default: its folder under the shared data folder): one entry per ARCTIC voice,
+    one (labelled ``name``) otherwise."""
+    if name not in EVALUATION_SETS:
+        raise manifest.DataError(f"unknown evaluation set {name!r}; expected one of "
+                                 f"{', '.join(EVALUATION_SETS)}")
+    layout, folder = EVALUATION_SETS[name]
+    if root is None:
+        if folder is None:
+            raise manifest.DataError(f"--dataset {name} needs --root, the folder of the data")
+        from voxjax import config as config_lib
+        root = os.path.join(config_lib.SHARED_DATA, folder)
+    heldout = manifest.ARCTIC_HELDOUT if name in _ARCTIC_SETS else 0
+    if name != "arctic":
+        return [(name, manifest.load_manifest(layout, root, split, heldout_prompts=heldout))]
+    if not os.path.isdir(root):
+        raise manifest.DataError(f"arctic data not found: {os.path.abspath(root)} does not exist")
+    voices = sorted(v for v in os.listdir(root)
+                    if os.path.isfile(os.path.join(root, v, "metadata.csv")))
+    if not voices:
+        raise manifest.DataError(f"no ARCTIC voices (folders with metadata.csv) in {root}")
+    return [(voice, manifest.load_manifest(layout, os.path.join(root, voice), split,
+                                           heldout_prompts=heldout)) for voice in voices]
