@@ -264,7 +264,8 @@ def arctic_heldout_prompts(split: str = "test") -> list[str]:
 
 def _load_ljspeech(root: str, skipped: _Skipped, heldout_prompts: int = 0) -> list[Utterance]:
     """LJSpeech layout: ``root/metadata.csv`` (``id|text|normalized_text`` or ``id|text``) and
-    ``root/wavs/<id>.<audio extension>``; one speaker, split by prompt (see :func:`load_manifest`)."""
+    ``root/wavs/<id>.<audio extension>``; one speaker, named after the folder, split by prompt
+    (see :func:`load_manifest`)."""
     meta = os.path.join(root, "metadata.csv")
     if not os.path.isfile(meta):
         raise DataError(f"no metadata.csv in {root} (expected the LJSpeech layout)")
@@ -284,10 +285,11 @@ def _load_ljspeech(root: str, skipped: _Skipped, heldout_prompts: int = 0) -> li
             records.append((fields[0], text, f"{meta}:{number}"))
     splits = (heldout_split([prompt_of(uid) for uid, _, _ in records], heldout_prompts)
               if heldout_prompts else {})
+    speaker = os.path.basename(root)  # one reader per folder: kathleen, bdl, slt, LJSpeech-1.1
     utterances = []
     for uid, text, where in records:
         split = splits[prompt_of(uid)] if splits else ljspeech_split(uid)
-        u = _utterance(files.get(uid), text, "LJ", split, skipped, f"{where} ({uid})")
+        u = _utterance(files.get(uid), text, speaker, split, skipped, f"{where} ({uid})")
         utterances += [u] if u else []
     return utterances
 
