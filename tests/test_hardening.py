@@ -475,18 +475,27 @@ def test_wheel_ships_the_configs_and_loads_them_without_the_checkout(tmp_path):
     shipped = sorted(os.path.basename(n) for n in names if n.startswith("voxjax/configs/"))
     assert shipped == sorted(n for n in os.listdir(os.path.join(REPO, "configs"))
                              if n.endswith(".py"))
+    # Published models: every file of every model folder, checked by name in the wheel's
+    # registry (checksums verified) without the checkout.
+    published = sorted(os.path.relpath(p, REPO) for p in glob.glob(
+        os.path.join(REPO, "voxjax", "registry", "*", "*")))
+    assert sorted(n for n in names if n.count("/") == 3 and n.startswith("voxjax/registry/")
+                  ) == published
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = ("import voxjax, voxjax.config as c; assert voxjax.__file__.startswith(%r), "
+    code = ("import voxjax, voxjax.config as c, voxjax.registry as r; "
+            "assert voxjax.__file__.startswith(%r), "
             "voxjax.__file__; assert not __import__('os').path.isdir(c.CONFIG_DIR); "
             "print(c.find('stt_synth')); cfg = c.load('stt_synth_streaming', 'tiny'); "
-            "print(cfg.task, cfg.data.size)" % str(site))
+            "print(cfg.task, cfg.data.size); print(*[r.model_dir(n) for n in r.names()])"
+            % str(site))
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(site)), timeout=120)
     assert run.returncode == 0, run.stderr
-    found, loaded = run.stdout.strip().splitlines()
+    found, loaded, models = run.stdout.splitlines()
     assert found == str(site / "voxjax" / "configs" / "stt_synth.py")
     assert loaded == "stt 48"
+    assert models.split() == sorted({str(site / os.path.dirname(p)) for p in published})
 
 
 def test_resumed_run_keeps_the_speaker_table_it_derived():
