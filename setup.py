@@ -41,7 +41,9 @@ setup(
     extras_require={
         # wheel: the packaging test builds one; playwright drives Debian's chromium (no download)
         "dev": ["pytest>=8.0", "pytest-xdist>=3.5", "wheel>=0.40", "playwright>=1.40"],
-        "eval": ["pocketsphinx>=5.0.3"],
+        # judges: pocketsphinx reads the words; DNSMOS (speechmos's bundled ONNX models) rates
+        # naturalness; speechmos imports onnxruntime without declaring it
+        "eval": ["pocketsphinx>=5.0.3", "speechmos>=0.0.1", "onnxruntime>=1.17"],
     },
     entry_points={"console_scripts": ["voxjax=voxjax.cli:main"]},
 )

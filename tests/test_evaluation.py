@@ -90,3 +90,17 @@ def test_plot_helpers_write_pngs(tmp_path, hello):
     for path in paths:
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+
+
+def test_dnsmos_rates_a_clean_recording_above_the_same_recording_in_noise():
+    score = evaluation.dnsmos_scorer()
+    if score is None:
+        pytest.skip("speechmos (the eval extra) is not installed")
+    import os
+    clip = audio.load_audio(os.path.join(os.path.dirname(__file__), "fixtures",
+                                         "kathleen_arctic_a0495.opus"), 24000)  # resampled
+    clean = score(clip, 24000)
+    noisy = score(clip + _noise(clip, 1.0), 24000)
+    assert set(clean) == {"dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"}
+    assert clean["dnsmos_ovrl"] > noisy["dnsmos_ovrl"] + 0.5
+    assert clean["dnsmos_bak"] > noisy["dnsmos_bak"] + 1.0

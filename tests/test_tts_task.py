@@ -7,7 +7,7 @@ import pytest
 
 from voxjax import checkpoint, config as config_lib, inference, summaries, tasks, text as text_lib
 from voxjax import train
-from voxjax import tts_evaluation
+from voxjax import evaluation, tts_evaluation
 
 
 def _rows(workdir, split):
@@ -85,6 +85,12 @@ def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir
     assert np.isfinite(tts["model_mel_l1"]) and tts["model_duration_mae_frames"] >= 0
     assert tts["model_duration_ratio"] > 0
     assert os.path.exists(os.path.join(tiny_tts_workdir, "eval_test", "00_tts.wav"))
+    # Copy synthesis and Griffin-Lim keep the recording's length; the TTS predicts its own.
+    assert abs(tts["decoder_copy_duration_ratio"] - 1) < 0.02
+    assert abs(tts["griffin_lim_duration_ratio"] - 1) < 0.02
+    if evaluation.dnsmos_scorer() is not None:
+        for system in ("ground_truth", "tts", "decoder_copy"):
+            assert 1.0 <= tts[f"{system}_dnsmos_ovrl"] <= 5.0
     decoder = tts_evaluation.evaluate_synthesis_workdir(tiny_decoder_workdir, "test")
     assert np.isfinite(decoder["model_mel_l1"]) and decoder["griffin_lim_mcd_db"] > 0
     with open(os.path.join(tiny_decoder_workdir, "eval_test.json")) as f:

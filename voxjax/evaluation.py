@@ -111,6 +111,30 @@ def mel_cepstral_distortion(ref_wave: np.ndarray, syn_wave: np.ndarray, sample_r
     return float(np.mean(10.0 / math.log(10.0) * np.sqrt(2.0 * np.sum(diff ** 2, axis=1))))
 
 
+DNSMOS_RATE = 16000  # the rate speechmos's DNSMOS models take
+
+
+def dnsmos_scorer():
+    """``score(wave, sample_rate) -> {'dnsmos_sig', 'dnsmos_bak', 'dnsmos_ovrl',
+    'dnsmos_p808'}``: Microsoft's DNSMOS (P.835 signal, background, overall; P.808), from the
+    ONNX models that ship inside the ``speechmos`` wheel (no download). None when the ``eval``
+    extra is not installed. speechmos keeps its ONNX sessions after the first call, the slow
+    one (model loading), so one evaluation loads them once."""
+    try:
+        from speechmos import dnsmos
+    except ImportError:
+        return None
+
+    def score(wave: np.ndarray, sample_rate: int) -> dict[str, float]:
+        wave = np.asarray(wave, np.float32)
+        if sample_rate != DNSMOS_RATE:
+            wave = librosa.resample(wave, orig_sr=sample_rate, target_sr=DNSMOS_RATE)
+        result = dnsmos.run(np.clip(wave, -1.0, 1.0), DNSMOS_RATE)
+        return {f"dnsmos_{key}": float(result[f"{key}_mos"])
+                for key in ("sig", "bak", "ovrl", "p808")}
+    return score
+
+
 def griffin_lim(log_mel: np.ndarray, mel_cfg, n_iter: int = 32, seed: int = 0) -> np.ndarray:
     """Baseline vocoder: log-mel ``[T, n_mels]`` (:func:`voxjax.audio.log_mel`) -> ``[T * hop]``.
 

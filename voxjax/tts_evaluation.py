@@ -85,16 +85,21 @@ def tts_system(synthesizer, pace: float | None = None) -> System:
 
 
 def judge_systems(utterances: list[Utterance], systems: dict[str, System], judges: list[Judge],
-                  sample_rate: int, out_dir: str | None = None, keep_audio: int = 4) -> dict:
+                  sample_rate: int, out_dir: str | None = None, keep_audio: int = 4,
+                  naturalness=None) -> dict:
     """Runs every system on every utterance, every judge on every output; returns the report.
 
-    ``{"systems": {name: {"cer_<judge>", "cer_ratio_<judge>", "mcd_db"}}, "utterances": [...]}``;
-    writes the first ``keep_audio`` utterances' wavs to ``out_dir`` when given.
+    ``{"systems": {name: {"cer_<judge>", "cer_ratio_<judge>", "mcd_db", "duration_ratio"}},
+    "utterances": [...]}`` (``duration_ratio``: the system's total seconds over the ground
+    truth's); with ``naturalness`` (:func:`voxjax.evaluation.dnsmos_scorer`) also each system's
+    mean DNSMOS. Writes the first ``keep_audio`` utterances' wavs to ``out_dir`` when given.
     """
     systems = {"ground_truth": lambda utt, wave: wave, **systems}
     refs: list[str] = []
     hyps = {(s, j.name): [] for s in systems for j in judges}
     mcd: dict[str, list[float]] = {s: [] for s in systems if s != "ground_truth"}
+    seconds = {s: 0.0 for s in systems}
+    mos: dict[str, list[dict]] = {s: [] for s in systems}
     details = []
     for i, utt in enumerate(tqdm(utterances, desc="judging", leave=False)):
         truth = audio.load_audio(utt.path, sample_rate)
@@ -102,6 +107,10 @@ def judge_systems(utterances: list[Utterance], systems: dict[str, System], judge
         row = {"path": utt.path, "speaker": utt.speaker, "reference": refs[-1]}
         for name, system in systems.items():
             wave = np.asarray(system(utt, truth), np.float32)
+            seconds[name] += len(wave) / sample_rate
+            if naturalness is not None:
+                mos[name].append(naturalness(wave, sample_rate))
+                row[f"{name}_dnsmos_ovrl"] = mos[name][-1]["dnsmos_ovrl"]
             if name != "ground_truth":
                 mcd[name].append(evaluation.mel_cepstral_distortion(truth, wave, sample_rate))
                 row[f"{name}_mcd_db"] = mcd[name][-1]
@@ -119,6 +128,10 @@ def judge_systems(utterances: list[Utterance], systems: dict[str, System], judge
             entry[f"cer_{judge.name}"] = evaluation.error_rates(refs, hyps[(name, judge.name)])["cer"]
         if name in mcd:
             entry["mcd_db"] = float(np.mean(mcd[name])) if mcd[name] else float("nan")
+            entry["duration_ratio"] = (seconds[name] / seconds["ground_truth"]
+                                       if seconds["ground_truth"] else float("nan"))
+        for key in mos[name][0] if mos[name] else ():
+            entry[key] = float(np.mean([m[key] for m in mos[name]]))
         report["systems"][name] = entry
     for name, entry in report["systems"].items():
         for judge in judges:
@@ -142,9 +155,13 @@ def evaluate_synthesis(split: str, workdir: str, utterances: list[Utterance],
         judges.append(sphinx)
     else:
         log.info("pocketsphinx not installed (pip install -e '.[eval]'): no second judge")
+    naturalness = evaluation.dnsmos_scorer()
+    if naturalness is None:
+        log.info("speechmos not installed (pip install -e '.[eval]'): no DNSMOS")
     chosen = utterances[:limit]
     report = judge_systems(chosen, systems, judges, mel_cfg.sample_rate,
-                           out_dir=os.path.join(workdir, f"eval_{split}"))
+                           out_dir=os.path.join(workdir, f"eval_{split}"),
+                           naturalness=naturalness)
     flat = {"split": split, "utterances": report["utterances"]}
     for name, entry in report["systems"].items():
         flat.update({f"{name}_{k}": v for k, v in entry.items()})
