@@ -129,3 +129,35 @@ def test_the_shared_arctic_voices_and_stt_en_never_train_on_held_out_prompts():
     assert len(trained) > 4000 and not names & held
     arctic = dict(sources.evaluation_set("arctic", None, "test"))
     assert sorted(arctic) == ["bdl", "slt"] and all(len(u) == 100 for u in arctic.values())
+
+
+def test_a_voice_brings_its_decoder_and_refuses_a_republished_one(
+        tiny_tts_workdir, tiny_decoder_workdir, tiny_streaming_workdir, capsys, tmp_path,
+        monkeypatch):
+    monkeypatch.setattr(registry, "REGISTRY_DIR", str(tmp_path / "registry"))
+    code, _, errors = run_cli(capsys, "export", "--workdir", tiny_tts_workdir, "--name",
+                              "tiny-voice", "--requires", "decoder=tiny-decoder")
+    assert_one_line_error(code, errors, "no published model 'tiny-decoder'")
+    registry.export(tiny_decoder_workdir, "tiny-decoder")
+    code, _, errors = run_cli(capsys, "export", "--workdir", tiny_tts_workdir, "--name",
+                              "tiny-voice", "--requires", "decoder=tiny-decoder")
+    assert code == 0 and not errors
+    out = tmp_path / "hello.wav"
+    code, printed, errors = run_cli(capsys, "synthesize", "--model", "tiny-voice", "--out", out,
+                                    "Hello there.")
+    assert code == 0 and not errors and sf.info(str(out)).duration > 0.1
+    # Re-publishing the decoder (other parameters) breaks the link: one line, exit 2.
+    registry.export(tiny_streaming_workdir, "tiny-decoder")
+    code, _, errors = run_cli(capsys, "synthesize", "--model", "tiny-voice", "--out", out, "Hi.")
+    assert_one_line_error(code, errors, "built on another tiny-decoder")
+
+
+def test_shared_data_paths_are_stored_portably(tiny_streaming_workdir, tmp_path, monkeypatch):
+    root = checkpoint.load_config(tiny_streaming_workdir).data.root
+    monkeypatch.setattr(config_lib, "SHARED_DATA", os.path.dirname(root))  # as if shared
+    path = registry.export(tiny_streaming_workdir, "tiny-stt", str(tmp_path))
+    stored = json.load(open(os.path.join(path, registry.CONFIG_FILE)))
+    assert stored["data"]["root"] == registry.SHARED_TOKEN + "/" + os.path.basename(root)
+    monkeypatch.setattr(config_lib, "SHARED_DATA", str(tmp_path / "elsewhere"))
+    assert checkpoint.load_config(path).data.root == str(
+        tmp_path / "elsewhere" / os.path.basename(root))

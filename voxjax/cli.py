@@ -3,7 +3,7 @@
     voxjax corpus --out DIR [--size N] [--seed S] [--randomize-voices]
     voxjax train --config configs/X.py[:tiny] --workdir W [--config.a.b=v ...]
     voxjax models [--json]
-    voxjax export --workdir W --name N [--out DIR]
+    voxjax export --workdir W --name N [--out DIR] [--requires ROLE=NAME ...]
     voxjax eval --workdir W | --model NAME [--split test] [--greedy] [--prior-weight X ...]
     voxjax eval --workdir W | --model NAME --dataset librispeech|arctic|kathleen|ljspeech|fsdd
                 [--root DIR] [--split S] [--out-dir D]
@@ -12,7 +12,7 @@
                 --speaker-model W_speaker [--targets K] [--zero-shot K] [--tts W_tts] [--limit N]
                 [--dataset D --root DIR --split S]   (human sources: any-to-one conversion)
     voxjax transcribe [--workdir W | --model NAME (default stt-en)] [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
-    voxjax synthesize --tts W1 --decoder W2 [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
+    voxjax synthesize [--tts W1 --decoder W2 | --model NAME (default tts-kathleen)] [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
     voxjax synthesize --tts W1 --list-speakers
     voxjax convert --vc W1 --decoder W2 [--stt W3] [--speaker S | --target-wav REF.wav]
@@ -131,7 +131,13 @@ def cmd_models(args) -> int:
 def cmd_export(args) -> int:
     """Writes a trained workdir as a published model folder."""
     from voxjax import registry
-    print(registry.export(args.workdir, args.name, args.out))
+    requires = {}
+    for link in args.requires:
+        role, _, name = link.partition("=")
+        if not (role and name):
+            raise CLIError(f"--requires {link!r}: expected ROLE=NAME, e.g. decoder=decoder-kathleen")
+        requires[role] = name
+    print(registry.export(args.workdir, args.name, args.out, requires))
     return 0
 
 
@@ -140,6 +146,10 @@ def cmd_eval(args) -> int:
     from voxjax import checkpoint, inference, tts_evaluation
     _model_source(args)
     out_dir = args.out_dir or (os.path.join("runs", "eval", args.model) if args.model else None)
+    if args.model and checkpoint.load_config(args.workdir).task == "tts":
+        from voxjax import registry  # a published voice brings its decoder and judge
+        args.decoder = args.decoder or registry.required(args.workdir, "decoder")
+        args.judge = args.judge or ("stt-en" if "stt-en" in registry.names() else None)
     task = checkpoint.load_config(args.workdir).task
     if task == "vc":
         from voxjax import conversion_evaluation
@@ -158,7 +168,8 @@ def cmd_eval(args) -> int:
         if args.dataset:
             raise CLIError("--dataset evaluates speech-to-text workdirs")
         result = tts_evaluation.evaluate_synthesis_workdir(args.workdir, args.split or "test",
-                                                           args.decoder, args.judge, args.limit or 100)
+                                                           args.decoder, args.judge, args.limit or 100,
+                                                           out_dir)
     else:
         result = inference.evaluate_workdir(args.workdir, args.split, decode=_decode_flags(args),
                                             dataset=args.dataset, root=args.root,
@@ -189,7 +200,12 @@ def cmd_transcribe(args) -> int:
 
 def cmd_synthesize(args) -> int:
     """Speaks text with a trained TTS + conv decoder pair, offline or chunk by chunk."""
-    from voxjax import audio, inference
+    from voxjax import audio, inference, registry
+    if args.model and args.tts:
+        raise CLIError("give --tts or --model, not both")
+    if args.model or not args.tts:
+        args.tts = registry.model_dir(args.model or "tts-kathleen")
+        args.decoder = args.decoder or registry.required(args.tts, "decoder")
     if args.list_speakers:
         _, task, _ = inference.load_workdir(args.tts)
         print("\n".join(task.speakers))
@@ -265,10 +281,13 @@ def cmd_serve(args) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger(__name__).warning("serving on %s: reachable from other machines",
                                             args.host)
+    given = {"max_sessions": args.max_sessions, "max_per_address": args.max_per_address,
+             "start_timeout": args.start_timeout, "idle_timeout": args.idle_timeout}
+    limits = live.ServerLimits(**{k: v for k, v in given.items() if v is not None},
+                               allowed_hosts=tuple(args.allow_host),
+                               allowed_origins=tuple(args.allow_origin))  # checked before loading
     models = live.LiveModels.load(args.stt, args.tts, args.decoder, args.vc, args.speaker,
                                   args.chunk_ms)
-    limits = live.ServerLimits(max_sessions=args.max_sessions or live.MAX_SESSIONS,
-                               allowed_origins=tuple(args.allow_origin))
     live.serve(models, args.host, args.port, limits)
     return 0
 
@@ -309,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", required=True)
     p.add_argument("--name", required=True, help="model name, e.g. stt-en")
     p.add_argument("--out", help="folder to write N/ into (default: the package's registry)")
+    p.add_argument("--requires", action="append", default=[], metavar="ROLE=NAME",
+                   help="a published model this one runs with, e.g. decoder=decoder-kathleen "
+                        "(its checksum is recorded; repeatable)")
     p = sub.add_parser("eval", help="evaluate a trained workdir or published model")
     p.add_argument("--workdir")
     p.add_argument("--model", help="a published model (`voxjax models`) instead of --workdir")
@@ -340,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("files", nargs="+")
     p = sub.add_parser("synthesize", help="speak text with a TTS + conv decoder workdir pair")
-    p.add_argument("--tts", required=True, help="acoustic model workdir")
+    p.add_argument("--tts", help="acoustic model workdir")
+    p.add_argument("--model", help="a published voice (default: tts-kathleen without --tts); "
+                                   "its decoder comes with it")
     p.add_argument("--decoder", help="conv decoder workdir")
     p.add_argument("--speaker", help="voice as in the corpus manifest (default: the first "
                                      "of --list-speakers)")
@@ -382,7 +406,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-ms", type=int, help="streamed chunk (default: each config's)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-sessions", type=int, help="concurrent sessions allowed (default 16)")
+    p.add_argument("--max-sessions", type=int, help="started sessions at once (default 16)")
+    p.add_argument("--max-per-address", type=int,
+                   help="open sockets per client address (default 4; behind a proxy every "
+                        "client has the proxy's address)")
+    p.add_argument("--start-timeout", type=float, metavar="SECONDS",
+                   help="time a new socket has to send its start message (default 5)")
+    p.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                   help="time a session may send nothing while no work runs (default 30)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another name the server is reached by, e.g. a reverse proxy's "
+                        "(repeatable; default: the address it is bound to, and localhost)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="another page origin allowed to connect (repeatable)")
 

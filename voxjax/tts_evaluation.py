@@ -24,7 +24,8 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from voxjax import audio, evaluation, files, inference, text
+from voxjax import audio, evaluation, files, inference, registry, text
+from voxjax.data import manifest
 from voxjax.data.manifest import Utterance
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,10 @@ def evaluate_synthesis(split: str, workdir: str, utterances: list[Utterance],
 
 
 def evaluate_synthesis_workdir(workdir: str, split: str = "test", decoder_workdir: str | None = None,
-                               judge_workdir: str | None = None, limit: int = 100) -> dict:
-    """Evaluates a TTS or conv decoder workdir on ``split``; writes ``eval_<split>.json``.
+                               judge_workdir: str | None = None, limit: int = 100,
+                               out_dir: str | None = None) -> dict:
+    """Evaluates a TTS or conv decoder workdir (or published model) on ``split``; writes
+    ``eval_<split>.json`` and sample wavs to ``out_dir`` (default: the workdir).
 
     Always: the task's own metrics (teacher-forced losses, durations; or copy-synthesis
     losses). With ``judge_workdir`` (an STT workdir) and, for TTS, ``decoder_workdir``: the
@@ -180,6 +183,7 @@ def evaluate_synthesis_workdir(workdir: str, split: str = "test", decoder_workdi
     truth; Griffin-Lim as the baseline).
     """
     config, task, params = inference.load_workdir(workdir)
+    out_dir = out_dir or registry.locate(workdir)
     metrics = {f"model_{k}": v for k, v in task.evaluate(params, split).items()}
     systems = {}
     if config.task == "decoder":
@@ -196,10 +200,13 @@ def evaluate_synthesis_workdir(workdir: str, split: str = "test", decoder_workdi
         systems = {}  # nothing to listen with: the model metrics only
     judged = {}
     if systems:
-        judged = evaluate_synthesis(split, workdir, task.utterances(split), task.mel, systems,
+        utterances = task.utterances(split)
+        if config.data.dataset == "ljspeech":  # takes of one prompt: judge each prompt once
+            utterances = manifest.one_take_per_prompt(utterances)
+        judged = evaluate_synthesis(split, out_dir, utterances, task.mel, systems,
                                     judge_workdir, limit)
     result = {"split": split, **metrics, **judged}
     if not judged:
-        files.write_json(os.path.join(workdir, f"eval_{split}.json"), {"metrics": result},
+        files.write_json(os.path.join(out_dir, f"eval_{split}.json"), {"metrics": result},
                          indent=1)
     return result

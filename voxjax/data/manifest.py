@@ -216,6 +216,18 @@ def prompt_of(utterance_id: str) -> str:
     return _TAKE_SUFFIX.sub("", utterance_id)
 
 
+def one_take_per_prompt(utterances: list[Utterance]) -> list[Utterance]:
+    """The first take of each (speaker, prompt) of LJSpeech-layout utterances (Kathleen reads
+    some prompts twice): judging per prompt counts every sentence once."""
+    seen, kept = set(), []
+    for u in utterances:
+        key = (u.speaker, prompt_of(os.path.splitext(os.path.basename(u.path))[0]))
+        if key not in seen:
+            seen.add(key)
+            kept.append(u)
+    return kept
+
+
 def _hash(key: str) -> int:
     return int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16)
 

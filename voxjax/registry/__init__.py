@@ -39,6 +39,9 @@ CARD_FILE = "README.md"
 CHECKSUMS_FILE = "checksums.json"
 STORED_DTYPE = np.float16
 _SEPARATOR = "/"  # joins a parameter's path into one safetensors key
+# Data paths under the shared data folder are stored as this token + the rest, so a model's
+# config names its data wherever the folder is (``voxjax.config.SHARED_DATA``).
+SHARED_TOKEN = "${SHARED_DATA}"
 
 
 class ModelError(UserError, ValueError):
@@ -119,11 +122,23 @@ def verify(path: str) -> None:
             raise ModelError(f"model file corrupt (checksum differs): {file}")
 
 
+def _map_strings(tree: Any, fn) -> Any:
+    if isinstance(tree, dict):
+        return {k: _map_strings(v, fn) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_map_strings(v, fn) for v in tree]
+    return fn(tree) if isinstance(tree, str) else tree
+
+
 def load_config(path: str) -> ml_collections.ConfigDict:
-    """The config of a model folder (checked against its checksum first)."""
+    """The config of a model folder (checked against its checksum first), its shared-data
+    paths pointing into this machine's shared data folder."""
+    from voxjax.config import SHARED_DATA
     verify(path)
     with open(os.path.join(path, CONFIG_FILE), encoding="utf-8") as f:
-        return ml_collections.ConfigDict(json.load(f))
+        stored = json.load(f)
+    return ml_collections.ConfigDict(_map_strings(
+        stored, lambda v: v.replace(SHARED_TOKEN, os.path.abspath(SHARED_DATA))))
 
 
 def load_params(path: str) -> Any:
@@ -152,13 +167,22 @@ def _flatten(tree: Any) -> dict[str, np.ndarray]:
 
 
 def save(path: str, config: ml_collections.ConfigDict, params: Any,
-         prior_file: str | None = None, card: str | None = None) -> str:
-    """Writes a model folder at ``path`` (files written atomically, the checksum index last)."""
+         prior_file: str | None = None, card: str | None = None,
+         requires: dict[str, str] | None = None) -> str:
+    """Writes a model folder at ``path`` (files written atomically, the checksum index last).
+
+    ``requires``: ``{role: published model name}`` this model runs with (a TTS model's
+    ``decoder``, a conversion model's ``content`` recogniser); each link records the other
+    model's parameter checksum, so :func:`required` refuses a re-published companion."""
     from safetensors.numpy import save as save_bytes
+    from voxjax.config import SHARED_DATA
     os.makedirs(path, exist_ok=True)
     with files.atomic_open(os.path.join(path, PARAMS_FILE), "wb") as f:
         f.write(save_bytes(_flatten(params), metadata={"format": "voxjax", "stored": "float16"}))
-    files.write_json(os.path.join(path, CONFIG_FILE), config.to_dict(), indent=1, sort_keys=True)
+    shared = os.path.abspath(SHARED_DATA)
+    portable = _map_strings(json.loads(json.dumps(config.to_dict())),
+                            lambda v: v.replace(shared, SHARED_TOKEN))
+    files.write_json(os.path.join(path, CONFIG_FILE), portable, indent=1, sort_keys=True)
     listed = [CONFIG_FILE, PARAMS_FILE]
     if prior_file:
         with open(prior_file, "rb") as src, files.atomic_open(os.path.join(path, PRIOR_FILE),
@@ -169,9 +193,28 @@ def save(path: str, config: ml_collections.ConfigDict, params: Any,
         os.remove(os.path.join(path, PRIOR_FILE))
     if card is not None:
         files.write_text(os.path.join(path, CARD_FILE), card)
+    links = {role: {"name": name, "params_sha256": checksums(model_dir(name))[PARAMS_FILE]}
+             for role, name in sorted((requires or {}).items())}
     files.write_json(os.path.join(path, CHECKSUMS_FILE),
-                     {"sha256": {n: _sha256(os.path.join(path, n)) for n in listed}}, indent=1)
+                     {"sha256": {n: _sha256(os.path.join(path, n)) for n in listed},
+                      **({"requires": links} if links else {})}, indent=1)
     return path
+
+
+def required(path: str, role: str) -> str:
+    """The folder of the published model that model folder ``path`` runs with as ``role``
+    (see :func:`save`); a one-line :class:`ModelError` when it has none, or when that model
+    was re-published with other parameters than the ones it was built on."""
+    index = os.path.join(path, CHECKSUMS_FILE)
+    with open(index, encoding="utf-8") as f:
+        link = json.load(f).get("requires", {}).get(role)
+    if link is None:
+        raise ModelError(f"{path} names no {role} model")
+    other = model_dir(link["name"])
+    if checksums(other)[PARAMS_FILE] != link["params_sha256"]:
+        raise ModelError(f"{os.path.basename(path)} was built on another {link['name']} than "
+                         f"the one installed (parameter checksums differ); re-publish it")
+    return other
 
 
 def describe(path: str) -> dict:
@@ -190,7 +233,8 @@ def describe(path: str) -> dict:
             "parameters": count, "bytes": size, "title": title, "path": path}
 
 
-def export(workdir: str, name: str, out_dir: str | None = None) -> str:
+def export(workdir: str, name: str, out_dir: str | None = None,
+           requires: dict[str, str] | None = None) -> str:
     """Writes the newest checkpoint of training ``workdir`` as model ``name`` into ``out_dir``
     (default: the package's registry, where ``pip install`` picks it up); returns the folder.
 
@@ -215,7 +259,7 @@ def export(workdir: str, name: str, out_dir: str | None = None) -> str:
     path = os.path.join(out_dir or REGISTRY_DIR, name)
     card = None if os.path.exists(os.path.join(path, CARD_FILE)) else _card_stub(
         name, config, params, step)
-    return save(path, config, params, prior, card)
+    return save(path, config, params, prior, card, requires)
 
 
 def _card_stub(name: str, config, params, step: int) -> str:
