@@ -126,6 +126,15 @@ def test_read_metrics_survives_torn_line_and_keeps_last_row_per_step(tmp_path):
     assert summaries.read_metrics(str(tmp_path / "absent")) == []
 
 
+def test_training_seconds_add_up_the_runs_of_a_resumed_training(tmp_path):
+    times = [1000, 1060, 1120, 1180] + [9000, 9050, 9100]  # stopped for two hours, resumed
+    rows = [{"step": 50 * i, "split": "train", "time": t} for i, t in enumerate(times)]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows)
+                                            + '{"step": 9, "ti')
+    assert summaries.training_seconds(str(tmp_path)) == 180 + 100
+    assert summaries.training_seconds(str(tmp_path / "absent")) == 0.0
+
+
 def test_summary_writer_cuts_a_torn_tail_before_appending(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text(json.dumps({"step": 1, "split": "train", "loss": 1.0}) + "\n"

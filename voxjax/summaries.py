@@ -83,6 +83,26 @@ def read_metrics(workdir_or_path: str, split: str | None = None) -> list[dict]:
     return sorted(latest.values(), key=lambda r: r["step"])
 
 
+def training_seconds(workdir: str, max_gap: float = 900.0) -> float:
+    """Wall seconds a (possibly many times resumed) training spent, from its metrics log: the
+    sum of the gaps between consecutive rows, leaving out gaps longer than ``max_gap`` (the run
+    was stopped). A lower bound: each run's start-up before its first row is not counted."""
+    path = os.path.join(workdir, METRICS_FILE)
+    if not os.path.exists(path):
+        return 0.0
+    times = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("time"), (int, float)):
+                times.append(float(row["time"]))
+    gaps = np.diff(times) if len(times) > 1 else np.zeros(0)
+    return float(np.sum(gaps[(gaps > 0) & (gaps <= max_gap)]))
+
+
 class SummaryWriter:
     """Writes scalars to JSON lines and TensorBoard; audio, images and text to TensorBoard."""
 

@@ -243,7 +243,7 @@ def export(workdir: str, name: str, out_dir: str | None = None,
     started from the workdir's facts when the folder has none; an existing card is kept, to be
     brought up to date by hand with the new figures.
     """
-    from voxjax import checkpoint, inference  # a model folder is read through checkpoint
+    from voxjax import checkpoint, inference, summaries  # checkpoint reads model folders
 
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
         raise ModelError(f"model name {name!r}: use letters, digits, '-', '_' and '.'")
@@ -258,11 +258,12 @@ def export(workdir: str, name: str, out_dir: str | None = None,
         prior = prior if os.path.exists(prior) else None
     path = os.path.join(out_dir or REGISTRY_DIR, name)
     card = None if os.path.exists(os.path.join(path, CARD_FILE)) else _card_stub(
-        name, config, params, step)
+        name, config, params, step, summaries.training_seconds(workdir))
     return save(path, config, params, prior, card, requires)
 
 
-def _card_stub(name: str, config, params, step: int) -> str:
+def _card_stub(name: str, config, params, step: int, seconds: float) -> str:
     count = sum(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
     return (f"# {name}\n\nA `{config.task}` model of {count:,} parameters, exported from step "
-            f"{step:,} of its training.\n\n## Figures\n\nNot yet measured.\n")
+            f"{step:,} of its training (about {seconds / 3600:.1f} h of training wall time by "
+            "its metrics log).\n\n## Figures\n\nNot yet measured.\n")
