@@ -569,3 +569,17 @@ def test_every_task_reads_its_splits_through_one_cached_implementation(monkeypat
     del one
     gc.collect()
     assert gone() is None
+
+
+def test_speaker_folders_have_no_words_and_held_out_readers_can_be_excluded(tmp_path):
+    import ml_collections
+    from voxjax.data import sources
+    _tone(str(tmp_path / "spk" / "103" / "103-1-0.opus"), 0.3)
+    _tone(str(tmp_path / "spk" / "2136" / "chapter" / "2136-2-0.flac"), 0.2)
+    (tmp_path / "spk" / "notes.txt").write_text("not a speaker")
+    found = load_manifest("speakers", tmp_path / "spk", "train")
+    assert [(u.speaker, u.text, u.split) for u in found] == [("103", "", "train"),
+                                                             ("2136", "", "train")]
+    data = ml_collections.ConfigDict({"dataset": "speakers", "root": str(tmp_path / "spk"),
+                                      "exclude_speakers": ("2136",)})
+    assert [u.speaker for u in sources.utterances(data, "train")] == ["103"]

@@ -27,7 +27,7 @@ import soundfile as sf
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("synth", "manifest", "ljspeech", "librispeech", "fsdd")
+DATASETS = ("synth", "manifest", "ljspeech", "librispeech", "fsdd", "speakers")
 # Extensions soundfile (libsndfile) decodes; Opus lives in Ogg files named .opus.
 AUDIO_EXTENSIONS = tuple(sorted({f.lower() for f in sf.available_formats()}
                                 | {"opus", "oga", "flac", "wav", "ogg", "mp3"}))
@@ -54,7 +54,7 @@ def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all",
     """Loads the utterances of ``split`` (``'all'`` = every split) from a dataset on disk.
 
     ``dataset`` is one of ``synth``/``manifest`` (JSON-lines manifest), ``ljspeech``,
-    ``librispeech`` or ``fsdd``. ``heldout_prompts`` (LJSpeech layout only): hold out that many
+    ``librispeech``, ``fsdd`` or ``speakers`` (a folder per speaker, no transcripts). ``heldout_prompts`` (LJSpeech layout only): hold out that many
     prompts as ``test`` and as many as ``valid`` instead of the default 90/5/5 hash split (see
     :func:`ljspeech_split`). Raises :class:`DataError` for an unknown dataset, a missing root,
     a folder without usable utterances, or a split that has none (the message lists the splits
@@ -62,7 +62,8 @@ def load_manifest(dataset: str, root: str | os.PathLike, split: str = "all",
     skipped with one warning.
     """
     loaders = {"synth": _load_jsonl, "manifest": _load_jsonl, "ljspeech": _load_ljspeech,
-               "librispeech": _load_librispeech, "fsdd": _load_fsdd}
+               "librispeech": _load_librispeech, "fsdd": _load_fsdd,
+               "speakers": _load_speaker_folders}
     if dataset not in loaders:
         raise DataError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
     root = os.path.abspath(os.path.expanduser(os.fspath(root)))
@@ -369,4 +370,21 @@ def _load_fsdd(root: str, skipped: _Skipped) -> list[Utterance]:
         u = _utterance(path, _DIGITS[digit], speaker, "test" if index < 5 else "train", skipped,
                        path)
         utterances += [u] if u else []
+    return utterances
+
+
+def _load_speaker_folders(root: str, skipped: _Skipped) -> list[Utterance]:
+    """``<speaker>/[...]/<any name>.<audio extension>``, no transcripts (text ``""``): voices
+    for the tasks that need no words (speaker model, conversion by reconstruction), all in
+    ``train`` (e.g. ``librispeech_speakers``: one utterance of each of 251 readers)."""
+    utterances = []
+    for speaker in sorted(os.listdir(root)):
+        folder = os.path.join(root, speaker)
+        if not os.path.isdir(folder):
+            continue
+        for dirpath, dirnames, _ in sorted(os.walk(folder)):
+            dirnames.sort()
+            for path in audio_files(dirpath).values():
+                u = _utterance(path, "", speaker, "train", skipped, path)
+                utterances += [u] if u else []
     return utterances

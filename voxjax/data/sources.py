@@ -9,6 +9,8 @@ folder). ``synth_ratio`` > 0 adds the built-in corpus (``synth_root``, ``synth_s
 always uses the config's own dataset. ``extra_datasets`` (``"dataset:root"`` entries) adds other
 datasets' utterances to every split they have, at their own frequency: one table of speakers from
 several sources (a speaker model that knows both Kathleen and the Mini LibriSpeech readers).
+``exclude_speakers`` drops those speakers' utterances from every split (readers held out for
+judging that another folder also holds).
 Every task reads its utterances through this module.
 """
 from __future__ import annotations
@@ -74,7 +76,8 @@ def utterances(data, split: str, seed: int = 0) -> list[manifest.Utterance]:
                                      "'dataset:root'")
         found = found + manifest.load_manifest(dataset, root, split, heldout_prompts=heldout,
                                                required=False)
-    return found
+    excluded = set(data.get("exclude_speakers", ()) or ())
+    return [u for u in found if u.speaker not in excluded] if excluded else found
 
 
 def training_utterances(data, seed: int = 0) -> tuple[list[manifest.Utterance], np.ndarray]:
@@ -97,6 +100,11 @@ def training_utterances(data, seed: int = 0) -> tuple[list[manifest.Utterance], 
              "(%.0f%% synthetic)", len(own), data.dataset, len(synth), rate, 100 * ratio)
     return own + synth, np.concatenate([np.ones(len(own)), np.full(len(synth), rate)])
 
+
+# Mini LibriSpeech's ``dev`` readers, the unseen speakers that models are judged on: also in
+# ``librispeech_speakers`` (train-clean-100), so a config that trains on that folder excludes
+# them (``data.exclude_speakers``).
+MINILIBRISPEECH_DEV_SPEAKERS = ("2136", "3242", "4680", "669")
 
 # Held-out human speech every STT model is judged on, as (dataset, folder, split) under one
 # data folder (``../shared/data`` beside the repository): unseen Mini LibriSpeech speakers,
