@@ -5,6 +5,7 @@ setup(
     name="voxjax",
     version="0.1.0",
     description="JAX/Flax research codebase for streaming speech-to-text and text-to-speech.",
+    license="Apache-2.0",
     # configs/*.py ship inside the wheel as the package ``voxjax.configs`` (no __init__.py:
     # setuptools copies the modules of a listed package), so ``pip install .`` finds named
     # configs without the checkout (``voxjax.config.load``); the checkout keeps configs/ at the
