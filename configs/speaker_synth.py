@@ -2,22 +2,8 @@
 
 Command:  voxjax train --config configs/speaker_synth.py --workdir runs/speaker_synth
 Tiny:     voxjax train --config configs/speaker_synth.py:tiny --workdir /tmp/speaker_tiny
-Result (2-core CPUs; valid identification over the 744 training speakers, chance 0.13%, about
-          7 utterances each, and voices sharing an eSpeak variant sound alike):
-          2 s training windows (the default since 2026-12-07; measured then, x86_64, nothing else
-          running): 443 s for 2,000 steps, evaluations included; valid identification 58.2%
-          (30.9% at step 1,000), cosines 0.327 vs 0.307. `python
-          benchmarks/main_job_trainings.py` that day: 0.203 s per step, against 0.476 s on whole
-          utterances. Judging the same conversions (the README's "Training cost and a streaming
-          fix") it names the target's voice in 82% of them where the whole-utterance model below
-          names 65%, and the decoder's copy synthesis in 88% (84%): a better judge of decoded
-          speech, not better conversions.
-          Whole utterances (`--config.data.train_crop_frames=0`):
-          2,000 steps (measured 2026-12-06, x86_64, another training and a test run
-          sharing the CPU): 2,213 s, valid identification 60.2% (35.5% at step 1,000, 55.9% at 1,500), mean
-          cosine to its own class 0.338 vs 0.309 to the nearest other.
-          1,000 steps (2026-12-04, AMD EPYC): 769 s, 28.1%, cosines 0.236 vs 0.258: the shorter
-          learning-rate schedule left a weak judge of identity.
+Result:   valid identification 58.2% over the 744 training speakers (chance 0.13%), 2,000
+          steps in 443 s (2026-12-07, 2-core x86_64 CPU): docs/results/conversion.md.
 """
 import ml_collections
 

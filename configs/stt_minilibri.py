@@ -8,15 +8,8 @@ Tiny:     voxjax train --config configs/stt_minilibri.py:tiny --workdir /tmp/t \
               --config.data.root=DIR_WITH_A_LIBRISPEECH_LAYOUT
 Data:     ``../shared/data/minilibrispeech`` beside the repository by default (any LibriSpeech
           layout with ``train*``/``dev*`` subsets works: ``--config.data.root=DIR``).
-Result (measured 2026-12-02 on a 2-core AMD EPYC CPU that runs this model at least 2.4x slower than
-          the 2026-11-25 machine of stt_synth's figures: one gradient step of stt_synth's
-          model on 32 x 450 frames took 1.43 s here (`python benchmarks/train_step.py`) vs
-          0.59 s per whole training step there):
-          the command above took 1,827 s (30.5 min) for 900 steps of 8 utterances (two passes
-          over the speed-perturbed items); on ``dev`` (158 utterances, 4 unseen speakers)
-          greedy CER 49.2%, WER 94.0%; beam + text prior (decode weights tuned on the synthetic
-          corpus) CER 52.6%, WER 98.7%. Far from the 20% aimed at: training CTC loss was still
-          1.70 per character at the end (underfitting, not overfitting).
+Result:   ``dev`` CER 52.6% beam + text prior (49.2% greedy), 900 steps of 8 in 1,827 s
+          (2026-12-02, a 2-core AMD EPYC CPU; still underfitting): docs/results/stt.md.
 """
 import os
 

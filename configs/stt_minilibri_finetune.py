@@ -6,12 +6,9 @@ Command:  voxjax train --config configs/stt_synth.py --workdir runs/stt_synth   
               --config.init_from=runs/stt_synth
           voxjax eval --workdir runs/stt_ft --split dev
 The pre-trained model keeps its fixed feature normalisation (its parameters are reused as is).
-Result (measured 2026-12-02, the machine of configs/stt_minilibri.py's result):
-          `python experiments/real_speech.py --workdir runs/real_speech --only finetune`
-          pre-trains stt_synth cut to 1,500 steps of 16 (1,755 s) and fine-tunes 900 steps of 8
-          (1,613 s; the Mini LibriSpeech feature cache was already built by the real-only run,
-          which paid for it). On ``dev``: CER 43.2% greedy, 43.9% beam + text prior; WER 90.4%,
-          86.6%. Real-only at the same steps: 49.2% / 52.6%; the pre-trained model alone: 67.5%.
+Result:   ``dev`` CER 43.9% beam + text prior (43.2% greedy), 900 steps of 8 in 1,613 s
+          (2026-12-02, a 2-core AMD EPYC CPU; `python experiments/real_speech.py --only
+          finetune`): docs/results/stt.md.
 """
 import ml_collections
 

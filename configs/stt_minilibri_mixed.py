@@ -6,10 +6,8 @@ Command:  voxjax train --config configs/stt_minilibri_mixed.py --workdir runs/st
 Tiny:     voxjax train --config configs/stt_minilibri_mixed.py:tiny --workdir /tmp/t \
               --config.data.root=DIR --config.data.synth_root=CORPUS
 The text prior is fitted on the transcripts of both sources.
-Result:   not yet measured as shipped. With the default (not randomised) corpus instead,
-          `python experiments/real_speech.py --only mixed` (2026-12-02, the machine of
-          configs/stt_minilibri.py's result): 1,285 s, ``dev`` CER 58.5% beam + prior (55.3%
-          greedy), worse than real-only's 52.6% (49.2%) at the same 900 steps of 8.
+Result:   not yet measured as shipped; a run on the default (not randomised) corpus is in
+          docs/results/stt.md.
 """
 import ml_collections
 

@@ -6,15 +6,8 @@ Command:  voxjax train --config configs/stt_minilibri_streaming.py --workdir run
           voxjax transcribe --workdir runs/stt_minilibri_streaming --stream FILE...
 Tiny:     voxjax train --config configs/stt_minilibri_streaming.py:tiny --workdir /tmp/t \
               --config.data.root=DIR_WITH_A_LIBRISPEECH_LAYOUT
-Result (measured 2026-12-06, 2-core x86_64 CPU; a test run shared it for ~8 min): the train
-          command took 1,275 s; ``dev`` greedy CER 48.5%, WER 94.9%, beam + prior 51.4%, 98.9%.
-          Earlier (measured 2026-12-02, the machine of configs/stt_minilibri.py's result): the train
-          command took 1,857 s for 1,600 steps of 8 (a niced test run shared the CPU for ~7 min);
-          on ``dev`` (158 utterances, 4 unseen speakers) greedy CER 48.7%, WER 95.2%; beam + text
-          prior CER 51.5%, WER 97.9%. The bidirectional stt_minilibri at 900 steps in the same
-          budget: 49.2% / 52.6%, so streaming costs nothing here (0.99x greedy, 0.98x beam): a
-          causal step is about half the price, so it got 1.8x the updates. `voxjax transcribe
-          --stream` gave the evaluation's greedy text on 4 of 4 dev files checked.
+Result:   ``dev`` CER 48.5% greedy (51.4% beam + text prior), 1,600 steps of 8 in 1,275 s
+          (2026-12-06, 2-core x86_64 CPU): docs/results/stt.md.
 """
 import ml_collections
 

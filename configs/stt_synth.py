@@ -2,12 +2,8 @@
 
 Command:  voxjax train --config configs/stt_synth.py --workdir runs/stt_synth
 Tiny:     voxjax train --config configs/stt_synth.py:tiny --workdir /tmp/stt_tiny
-Result (measured 2026-11-25, 2-core x86_64 CPU; a niced job shared it for the first ~7 min):
-          `voxjax train --config configs/stt_synth.py --workdir runs/stt_timing` took 1,171 s
-          (19.5 min) of wall time for the whole command (2,000 steps, 2 in-loop evals, compiles,
-          feature cache built in epoch 1); `voxjax eval --workdir runs/stt_timing --split test`:
-          CER 2.82% with beam search + text prior (7.48% greedy). `test_unseen` (from the same
-          model in `voxjax main --workdir runs/clean2`, identical weights): 7.63% (13.3% greedy).
+Result:   ``test`` CER 2.82% beam + text prior (7.48% greedy), 2,000 steps in 1,171 s
+          (2026-11-25, 2-core x86_64 CPU): docs/results/stt.md.
 """
 import ml_collections
 

@@ -4,9 +4,8 @@ The same step function serves offline (under ``lax.scan``) and chunk-by-chunk de
 
 Command:  voxjax train --config configs/stt_synth_streaming.py --workdir runs/stt_synth_streaming
 Tiny:     voxjax train --config configs/stt_synth_streaming.py:tiny --workdir /tmp/stt_stream_tiny
-Result (2026-11-25, 2-core CPU, `voxjax main --workdir runs/clean`): 3,000 steps in 1,290 s
-          (CPU shared with a test run for ~4 min); `test` CER 4.19% beam + text prior (11.5%
-          greedy), 1.49x the bidirectional default; `test_unseen` 8.57%.
+Result:   ``test`` CER 4.19% beam + text prior (11.5% greedy), 3,000 steps in 1,290 s
+          (2026-11-25, 2-core x86_64 CPU): docs/results/stt.md.
 """
 import ml_collections
 

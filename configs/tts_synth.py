@@ -2,13 +2,9 @@
 
 Command:  voxjax train --config configs/tts_synth.py --workdir runs/tts_synth
 Tiny:     voxjax train --config configs/tts_synth.py:tiny --workdir /tmp/tts_tiny
-Result (2026-11-25, 2-core CPU, idle; corpus runs/clean/corpus with its feature cache built):
-          2,000 steps in 1,663 s (`--workdir runs/tts3 --config.data.root=runs/clean/corpus`).
-          `voxjax eval --workdir runs/tts3 --decoder runs/dec5k --judge runs/stt_timing
-          --split test --limit 360`: ASR CER of TTS audio 3.15% vs 2.82% on the corpus audio
-          (ratio 1.12, STT judge with beam + text prior; 1.01 greedy; 1.38 / 1.12 at pace 1.0);
-          MCD 2.89 dB (decoder copy synthesis 1.16, Griffin-Lim 2.16).
-
+Result:   ASR-CER ratio 1.42 under the STT beam judge (1.10 greedy), MCD 2.78 dB on 100
+          ``test`` sentences, as ``voxjax main`` trains and judges it (2026-12-07, 2-core x86_64
+          CPU): docs/results/tts.md.
 """
 import ml_collections
 

@@ -11,36 +11,9 @@ Zero-shot (condition on the speaker model's embedding, any voice from a referenc
           ... --config.vc.speaker=embedding --config.vc.speaker_workdir=runs/speaker_synth
 Tiny:     voxjax train --config configs/vc_synth.py:tiny --workdir /tmp/vc_tiny
               --config.vc.content_workdir=/tmp/stt_stream_tiny
-Result (2-core CPUs; judged on 25 test utterances x 4 voices, README "Speech conversion"):
-          2026-12-07, x86_64, this config as is (speaker id, first layer, warped content, 3
-          frames of look-ahead; content computed in every step): 936 s, valid mel L1 0.926,
-          CER ratio 2.88 (2.10 into the source's own voice), voice named 65%, nearer the
-          target than the source 92%, MCD 4.20 vs 6.40 dB.
-          2026-12-06, x86_64, the default of then (speaker id, middle layer,
-          ``vc.content_layer=-2 --config.vc.content_warp=0``, 3 frames of look-ahead, content
-          cached): 774 s, short test runs beside it (median 372 s of audio
-          per second), valid mel L1 0.953, CER ratio 3.58 (2.12 into the source's own voice;
-          judge CER 3.08% on the sources), voice named 64%, nearer the target than the source
-          88%, MCD 4.15 vs 6.40 dB.
-          The first RNN layer (``vc.content_layer=0``, 2026-12-07, 703 s): CER ratio 2.35, but
-          voice named 48%, nearer 74%, MCD 4.65 dB: more words and more of the source voice;
-          squeezed (``model.content_width=32`` / ``16``): 2.96 / 3.16, 59% / 61%, 4.37 / 4.36
-          dB (experiments/vc_content.py); the warp (0.2) gives the first layer's words
-          back their voice: the first result above.
-          The same without look-ahead (``model.lookahead_frames=0``, content computed in every
-          step): 1,429 s (median 302 s of audio per second, partly beside the test suite), L1
-          1.115, CER ratio 7.88 (own voice 6.04), voice named 62%, nearer 89%, MCD 4.41 dB.
-          2026-12-06, x86_64, embedding-conditioned (``vc.speaker=embedding``), no look-ahead,
-          judge CER 3.08% on the sources: middle RNN layer (``content_layer=-2``)
-          valid mel L1 1.111, CER ratio 7.27 (5.17 converting to the source's own
-          voice), voice named 53%, MCD 4.48 vs 6.40 dB; last layer (-1) L1 1.219, ratio 11.4
-          (own voice 9.19), 51%, 4.43 dB. Zero-shot from 5-10 s clips of unseen voices: ratio
-          5.95 / 9.94, nearer the target than the source 84% / 88%, MCD 4.64 / 4.67 vs 5.72 dB.
-          2026-12-04, AMD EPYC, id-conditioned, judge CER 11.7% on the sources (a cut-short
-          judge: not comparable with the ratios above): last layer 1,789 s (CPU shared), L1
-          1.227, ratio 3.52, voice named 67%, MCD 4.46 vs 6.40 dB; CTC posteriors 1,510 s
-          (median 174 s of audio per second), L1 1.415, ratio 4.77, 65%, MCD 4.77 dB.
-          The issue's targets are missed.
+Result:   CER ratio 2.62, target voice named 81%, MCD 4.22 vs 6.40 dB (25 ``test`` utterances x
+          4 voices), as ``voxjax main`` trains and judges it (2026-12-07, 2-core x86_64 CPU):
+          docs/results/conversion.md.
 """
 import ml_collections
 
