@@ -53,8 +53,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     model.decoder_hidden = 256
     model.decoder_layers = 2
     # 3 (with buckets and chunks in multiples of 3) measured 2026-12-07: 0.82x the step time,
-    # CER ratio 1.86 vs 1.77 and MCD 2.87 vs 2.77 dB on 50 test sentences (README, "Two
-    # trainings at once"): kept at 2.
+    # CER ratio 1.86 vs 1.77 and MCD 2.87 vs 2.77 dB on 50 test sentences
+    # (docs/results/tts.md#2026-12-07-three-mel-frames-per-decoder-step): kept at 2.
     model.reduction = 2
     model.postnet_channels = 128  # 256 doubles the step time on 2 cores
     model.postnet_layers = 5

@@ -34,7 +34,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     vc.speaker_workdir = ""  # embedding only: a trained speaker workdir (runs/speaker_synth)
     vc.cache_content = True  # frozen content once before training (unused while warping)
     # Training reads the content from a log-mel stretched by up to this much (0 = off): the first
-    # layer's words without its source voice (README "Speech conversion, fifth round").
+    # layer's words without its source voice
+    # (docs/results/conversion.md#2026-12-07-which-layer-of-the-content-model-carries-the-words).
     vc.content_warp = 0.2
 
     config.data = data = ml_collections.ConfigDict()

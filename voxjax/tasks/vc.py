@@ -229,7 +229,7 @@ class ConversionTask(splits.SpeakerTable):
         Training conditions on such per-recording embeddings; the speaker model's class vector
         lies elsewhere in the same cosine space, and conditioning on it failed: 0 of 100
         conversions named as the target, 40% nearer the target than the source (2026-12-06,
-        README "Speech conversion")."""
+        docs/results/conversion.md)."""
         cache = self.__dict__.setdefault("_centroids", {})
         if name not in cache:
             utts = [u for u in self.utterances(self.config.data.train_split) if u.speaker == name]
