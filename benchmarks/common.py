@@ -1,5 +1,8 @@
 """What every benchmark here shares: the machine record, the eSpeak test audio, the verdict
-line, and the "print the table, write the JSON" ending. Imported by the scripts beside it."""
+line, and the "print the table, write the JSON" ending. Imported by the scripts beside it.
+
+voxjax is imported inside the functions that need it, so importing this module loads none of it:
+a child of ``training_cost.py update --trees`` imports voxjax from another checkout."""
 from __future__ import annotations
 
 import datetime
@@ -12,8 +15,6 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from voxjax import audio, evaluation, text  # noqa: E402
-from voxjax.corpus import generate_sentences, get_espeak  # noqa: E402
 
 
 def machine_info() -> dict:
@@ -31,6 +32,8 @@ def machine_info() -> dict:
 
 def make_test_audio(seconds: float, sample_rate: int, seed: int, voice: str):
     """``(waves, texts)``: eSpeak utterances of generated sentences until ``seconds`` are reached."""
+    from voxjax import audio, text
+    from voxjax.corpus import generate_sentences, get_espeak
     engine, waves, texts, total = get_espeak(), [], [], 0.0
     count = max(8, int(seconds))
     while total < seconds:
@@ -52,6 +55,7 @@ def verdict(label: str, value: float, limit: float) -> str:
 
 def print_table(rows: list[dict], columns) -> None:
     """The result rows as one markdown table on stdout (None shown as an empty cell)."""
+    from voxjax import evaluation
     print(evaluation.markdown_table(
         [{k: ("" if v is None else v) for k, v in r.items()} for r in rows], columns))
 

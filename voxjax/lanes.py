@@ -2,8 +2,8 @@
 
 Why: one recurrent training does not keep a small CPU fully busy (its scans are sequential), so
 two trainings at once do more work per second than one after the other (1.2x for the main
-job's six on this project's 2-core CPU: ``benchmarks/main_job_trainings.py --lanes 1 2``). The
-main job trains them this way.
+job's six on this project's 2-core CPU: ``benchmarks/training_cost.py trainings --lanes 1 2``).
+The main job trains them this way.
 
 ``run(jobs, work, lanes)`` calls ``work(job)`` for every job, at most ``lanes`` at a time, never
 before the jobs named in its ``after`` have finished, and returns ``{name: result}``. Jobs start in
