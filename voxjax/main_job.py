@@ -35,7 +35,7 @@ STT_EXPERIMENTS = ("stt_synth", "stt_synth_streaming")
 TTS_EXPERIMENTS = ("decoder_synth", "tts_synth")
 CONVERSION_EXPERIMENTS = ("speaker_synth", "vc_synth")  # vc reads stt_synth_streaming's content
 EXPERIMENTS = STT_EXPERIMENTS + TTS_EXPERIMENTS + CONVERSION_EXPERIMENTS
-# Longest training first, so that two lanes end close together (benchmarks/main_job_trainings.py).
+# Longest training first, so that two lanes end close together (benchmarks/training_cost.py).
 TRAINING_ORDER = ("tts_synth", "stt_synth_streaming", "stt_synth", "decoder_synth", "vc_synth",
                   "speaker_synth")
 TRAINING_AFTER = {"vc_synth": ("stt_synth_streaming",)}  # the STT network it reads content from
