@@ -23,15 +23,13 @@ setup(
         "absl-py>=2.1.0",
         "numpy>=1.26",
         "librosa>=0.11.0",
-        # librosa's numba kernels: 0.68.1 (with llvmlite 0.50) segfaults in librosa.pyin.
-        "numba>=0.60,!=0.68.1",
-        "pyroomacoustics>=0.8.0",
+        "scipy>=1.11",  # filters of the waveform augmentation
+        "scikit-learn>=1.3",  # the speaker model's equal error rate (ROC)
         "soundfile>=0.12.1",
         "soxr>=0.5.0",
         "jiwer>=4.0.0",
         "tensorboardX>=2.6.2",
         "tqdm>=4.66",
-        "matplotlib>=3.8",
         "espeakng-loader>=0.2.4",
         "num2words>=0.5.13",
         "aiohttp>=3.9",  # voxjax serve: HTTP + WebSocket server (and the tests' client)
@@ -41,7 +39,15 @@ setup(
     package_data={"voxjax": ["live_page/*", "registry/*/*"]},
     extras_require={
         # wheel: the packaging test builds one; playwright drives Debian's chromium (no download)
-        "dev": ["pytest>=8.0", "pytest-xdist>=3.5", "wheel>=0.40", "playwright>=1.40"],
+        "dev": ["pytest>=8.0", "pytest-xdist>=3.5", "wheel>=0.40", "playwright>=1.40",
+                # librosa's numba kernels: 0.68.1 (with llvmlite 0.50) segfaults in
+                # librosa.pyin, which only the tests call
+                "numba>=0.60,!=0.68.1",
+                "pyroomacoustics>=0.8.0", "matplotlib>=3.8"],
+        # simulated rooms for the waveform augmentation (data.augment.reverb_prob > 0)
+        "augment": ["pyroomacoustics>=0.8.0"],
+        # the main job's report plots and coloured TensorBoard images
+        "plots": ["matplotlib>=3.8"],
         # judges: pocketsphinx reads the words; DNSMOS (speechmos's bundled ONNX models) rates
         # naturalness; speechmos imports onnxruntime without declaring it
         "eval": ["pocketsphinx>=5.0.3", "speechmos>=0.0.1", "onnxruntime>=1.17"],

@@ -25,7 +25,7 @@ import numpy as np
 # `python benchmarks/stt.py` from a checkout without `pip install -e .`: find the package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from voxjax import audio, config as config_lib, decoding, evaluation, inference, tasks, text
-from voxjax import tts_evaluation
+from voxjax.evaluation import judges
 from voxjax.corpus import generate_sentences
 from voxjax.models.text_prior import CharNGramPrior
 from voxjax.streaming import StreamingTranscriber
@@ -131,7 +131,7 @@ def bench_session(streamer: StreamingTranscriber, waves, repeats: int) -> dict:
 def bench_pocketsphinx(waves, refs, duration: float) -> dict:
     """RTF and CER of pocketsphinx's default English model, or ``available: False``."""
     with evaluation.Stopwatch() as load:
-        judge = tts_evaluation.pocketsphinx_judge(16000)
+        judge = judges.pocketsphinx_judge(16000)
     if judge is None:
         return {"available": False, "reason": "pocketsphinx not importable (pip install -e '.[eval]')"}
     hyps, total = [], 0.0

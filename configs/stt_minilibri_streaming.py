@@ -20,7 +20,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.bidirectional = False
     config.model.streaming = True
     if arg != "tiny":
-        # A causal step costs about half a bidirectional one (benchmarks/train_step.py), so the
+        # A causal step costs about half a bidirectional one (docs/results/training_cost.md), so the
         # same 30-minute budget buys more updates.
         config.train.steps = 1600
     return config

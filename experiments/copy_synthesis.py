@@ -17,7 +17,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from voxjax import evaluation, inference, tts_evaluation  # noqa: E402
+from voxjax import evaluation, inference  # noqa: E402
+from voxjax.evaluation import judges as judges_lib, tts as tts_evaluation  # noqa: E402
 from voxjax.data import manifest  # noqa: E402
 
 
@@ -35,8 +36,8 @@ def main() -> None:
     config, task, params = inference.load_workdir(args.decoder)
     if config.task != "decoder":
         raise SystemExit(f"error: {args.decoder} holds a {config.task!r} model, not 'decoder'")
-    judges = [tts_evaluation.stt_judge(args.judge)] if args.judge else []
-    sphinx = tts_evaluation.pocketsphinx_judge(task.mel.sample_rate)
+    judges = [judges_lib.stt_judge(args.judge)] if args.judge else []
+    sphinx = judges_lib.pocketsphinx_judge(task.mel.sample_rate)
     judges += [sphinx] if sphinx is not None else []
     if not judges:
         raise SystemExit("error: no judge: give --judge W_stt or pip install -e '.[eval]'")

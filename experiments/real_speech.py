@@ -23,7 +23,8 @@ import json
 import os
 import time
 
-from voxjax import config as config_lib, evaluation, inference, train
+from voxjax import config as config_lib, evaluation, train
+from voxjax.evaluation import stt as evaluation_stt
 from voxjax.data import sources
 
 WAVE_AUGMENT = {"data.augment.reverb_prob": 0.3, "data.augment.noise_prob": 0.5,
@@ -87,7 +88,7 @@ def run(name: str, workdir: str, data_dir: str, tiny: bool) -> dict:
         if os.path.exists(saved):  # evaluations are deterministic: reuse a finished one
             m = json.load(open(saved))["metrics"]
         else:
-            m = inference.evaluate_workdir(run_dir, split, dataset=dataset, root=root)
+            m = evaluation_stt.evaluate_workdir(run_dir, split, dataset=dataset, root=root)
         row[f"{folder} CER"], row[f"{folder} WER"] = m["cer_beam"], m["wer_beam"]
     with open(os.path.join(run_dir, "real_speech_row.json"), "w") as f:
         json.dump(row, f)

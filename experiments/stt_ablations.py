@@ -12,7 +12,8 @@ import argparse
 import json
 import os
 
-from voxjax import config as config_lib, evaluation, inference, train
+from voxjax import config as config_lib, evaluation, train
+from voxjax.evaluation import stt as evaluation_stt
 
 # name -> (config file, overrides); each answers one question about the recipe.
 GRID = {
@@ -38,7 +39,7 @@ def run_grid(workdir: str, tiny: bool = False, steps: int | None = None,
             config.train.steps = steps
         run_dir = os.path.join(workdir, name)
         train.train_and_evaluate(config, run_dir)
-        m = inference.evaluate_workdir(run_dir, "test")
+        m = evaluation_stt.evaluate_workdir(run_dir, "test")
         rows.append({"variant": name, "overrides": json.dumps(overrides), "cer": m["cer"],
                      "cer_beam": m.get("cer_beam", float("nan")), "wer": m["wer"]})
     with open(os.path.join(workdir, "ablations.json"), "w") as f:

@@ -19,7 +19,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from voxjax import evaluation, inference, tasks, tts_evaluation  # noqa: E402
+from voxjax import evaluation, inference, tasks  # noqa: E402
+from voxjax.evaluation import judges as judges_lib, tts as tts_evaluation  # noqa: E402
 
 
 def main() -> None:
@@ -36,8 +37,8 @@ def main() -> None:
 
     config, base_task, params = inference.load_workdir(args.tts)
     decoder = inference.load_workdir(args.decoder)
-    judges = [tts_evaluation.stt_judge(args.judge, beam=True),
-              tts_evaluation.stt_judge(args.judge, beam=False)]
+    judges = [judges_lib.stt_judge(args.judge, beam=True),
+              judges_lib.stt_judge(args.judge, beam=False)]
     systems = {}
     for dropout, pace in itertools.product(args.dropout, args.paces):
         variant = config.copy_and_resolve_references()

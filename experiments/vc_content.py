@@ -43,7 +43,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from voxjax import config as config_lib, conversion_evaluation, evaluation, files, train
+from voxjax import config as config_lib, evaluation, files, train
+from voxjax.evaluation import conversion as conversion_evaluation
 
 # name -> config.vc overrides; every variant reads the same frozen STT model.
 GRID = {
@@ -77,7 +78,7 @@ def run_grid(args) -> list[dict]:
             config.train.steps = args.steps
         run_dir = os.path.join(args.workdir, name)
         final = train.train_and_evaluate(config, run_dir)
-        judged = conversion_evaluation.evaluate_conversion_workdir(
+        judged = conversion_evaluation.evaluate_workdir(
             run_dir, args.decoder, args.judge, args.speaker_model, limit=args.limit,
             targets=args.targets)
         rows.append({"variant": name, "mel_l1": final.get("mel_l1", float("nan")),

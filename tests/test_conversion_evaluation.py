@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from voxjax import audio, cli, evaluation, inference, text
-from voxjax.conversion_evaluation import (SpeakerJudge, Target, evaluate_conversion,
+from voxjax.evaluation.conversion import (SpeakerJudge, Target, evaluate_conversion,
                                           judge_sources, stage_scores)
 from voxjax.corpus import build
 from voxjax.data import manifest
 from voxjax.data.manifest import spread
-from voxjax.tts_evaluation import stt_judge
+from voxjax.evaluation import judges
+from voxjax.evaluation.judges import stt_judge
 
 
 class IdentityConverter:
@@ -146,6 +147,9 @@ def test_eval_cli_on_a_vc_workdir_writes_the_report(capsys, tiny_vc_embedding_wo
                 "zero_shot_cos_target", "zero_shot_mcd_target_db"):
         assert np.isfinite(float(metrics[key])), key
     assert "zero_shot_target_accuracy" not in metrics  # an unseen voice cannot be named
+    if judges.dnsmos_scorer() is not None:  # naturalness of conversions and sources
+        assert 1.0 <= float(metrics["dnsmos_ovrl"]) <= 5.0
+        assert 1.0 <= float(metrics["source_dnsmos_ovrl"]) <= 5.0
     assert float(metrics["via_text_conversions"]) == float(metrics["conversions"])
     assert float(metrics["via_text_cer"]) >= 0 and "via_text_target_accuracy" in metrics
     with open(os.path.join(tiny_vc_embedding_workdir, "eval_test.json")) as f:
@@ -185,7 +189,7 @@ def test_eval_cli_converts_another_datasets_speakers(capsys, monkeypatch, tiny_v
         assert np.isfinite(float(metrics[key])), key
     assert "mcd_target_db" not in metrics and "own_voice_cer" not in metrics
     assert os.path.isfile(os.path.join(tiny_vc_workdir, "eval_librispeech_dev.md"))
-    monkeypatch.setattr("voxjax.tts_evaluation.pocketsphinx_judge", lambda rate: None)
+    monkeypatch.setattr("voxjax.evaluation.judges.pocketsphinx_judge", lambda rate: None)
     argv[argv.index(tiny_offline_workdir)] = "pocketsphinx"
     assert cli.main(argv + ["--root", libri_layout]) == 2
     assert "pip install" in capsys.readouterr()[1]  # the eval extra is missing: one line

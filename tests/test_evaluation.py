@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from voxjax import audio, evaluation
+from voxjax.evaluation import judges
 
 SR = 16000
 
@@ -93,7 +94,7 @@ def test_plot_helpers_write_pngs(tmp_path, hello):
 
 
 def test_dnsmos_rates_a_clean_recording_above_the_same_recording_in_noise():
-    score = evaluation.dnsmos_scorer()
+    score = judges.dnsmos_scorer()
     if score is None:
         pytest.skip("speechmos (the eval extra) is not installed")
     import os

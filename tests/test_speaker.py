@@ -1,5 +1,7 @@
 """Speaker model and task: padding-free embeddings, a tiny model that learns three eSpeak voices
 and names them on sentences it never heard, and clear errors for unusable references."""
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 
 from voxjax import audio, config as config_lib
 from voxjax.corpus import get_espeak
-from voxjax.data import augment
+from voxjax.data import augment, manifest
 from voxjax.models.speaker_model import SpeakerModel
 from voxjax.tasks import speaker as speaker_task_lib
 
@@ -154,3 +156,38 @@ def test_spec_augment_masks_the_training_windows_only():
     unmasked, _ = task.loss(params, {**batch, "features": windows, "feature_lengths": lengths},
                             key, train=False)
     assert abs(float(unmasked) - float(trained)) > 1e-4
+
+
+def test_equal_error_rate_is_where_false_accepts_meet_false_rejects():
+    from voxjax.evaluation.speaker import equal_error_rate, pair_scores
+    rng = np.random.default_rng(0)
+    scores = np.r_[rng.normal(1, 1, 20000), rng.normal(-1, 1, 20000)]
+    same = np.r_[np.ones(20000, bool), np.zeros(20000, bool)]
+    assert abs(equal_error_rate(scores, same) - 0.1587) < 0.01  # Phi(-1) for unit-variance
+    separated = np.r_[np.ones(5, bool), np.zeros(5, bool)]
+    assert equal_error_rate(separated.astype(float), separated) == 0.0
+    unit = np.eye(3)[[0, 0, 1]]
+    scores, same = pair_scores(unit, ["a", "a", "b"])
+    assert scores.tolist() == [1.0, 0.0, 0.0] and same.tolist() == [True, False, False]
+    with pytest.raises(ValueError, match="one speaker and of two"):
+        equal_error_rate(scores[1:], same[1:])
+
+
+def test_eval_on_a_speaker_workdir_identifies_and_scores_every_pair(
+        tiny_speaker_workdir, tiny_corpus, tmp_path, capsys):
+    from tests.test_cli import run_cli
+    code, out, errors = run_cli(capsys, "eval", "--workdir", tiny_speaker_workdir, "--out-dir",
+                                tmp_path)
+    assert code == 0 and not errors and "accuracy=" in out
+    code, out, errors = run_cli(capsys, "eval", "--workdir", tiny_speaker_workdir, "--dataset",
+                                "synth", "--root", tiny_corpus, "--split", "all",
+                                "--out-dir", tmp_path)
+    assert code == 0 and not errors
+    saved = json.load(open(tmp_path / "eval_synth_all.json"))["metrics"]
+    recordings = manifest.load_manifest("synth", tiny_corpus, "all")
+    n = len(recordings)
+    assert (saved["utterances"], saved["pairs"]) == (n, n * (n - 1) // 2)  # every pair scored
+    assert saved["speakers"] == len({u.speaker for u in recordings})
+    assert np.isfinite(saved["eer"])
+    # The training voices are in the table: named among the set's voices (the unseen ones not).
+    assert 0 < saved["identification_among_set"] and "identification_in_table" in saved

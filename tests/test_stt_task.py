@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from voxjax import config as config_lib, inference, registry, summaries, train
+from voxjax.evaluation import stt as evaluation_stt
 
 
 def _rows(workdir, split):
@@ -25,7 +26,7 @@ def test_tiny_model_learns_and_compiles_once_per_bucket(tiny_corpus, tmp_path):
 
 
 def test_evaluate_reports_greedy_and_beam_on_every_test_utterance(tiny_offline_workdir):
-    result = inference.evaluate_workdir(tiny_offline_workdir, "test_unseen")
+    result = evaluation_stt.evaluate_workdir(tiny_offline_workdir, "test_unseen")
     with open(os.path.join(tiny_offline_workdir, "eval_test_unseen.json")) as f:
         saved = json.load(f)
     manifest = [json.loads(line) for line in open(os.path.join(

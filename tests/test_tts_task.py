@@ -7,7 +7,7 @@ import pytest
 
 from voxjax import checkpoint, config as config_lib, inference, summaries, tasks, text as text_lib
 from voxjax import train
-from voxjax import evaluation, tts_evaluation
+from voxjax.evaluation import judges, tts as tts_evaluation
 
 
 def _rows(workdir, split):
@@ -77,7 +77,7 @@ def test_synthesis_pace_defaults_to_the_config_and_scales_durations(tiny_tts_wor
 
 def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir,
                                           tiny_offline_workdir):
-    tts = tts_evaluation.evaluate_synthesis_workdir(tiny_tts_workdir, "test", tiny_decoder_workdir,
+    tts = tts_evaluation.evaluate_workdir(tiny_tts_workdir, "test", tiny_decoder_workdir,
                                                     judge_workdir=tiny_offline_workdir, limit=3)
     assert tts["utterances"] == 3
     for system in ("tts", "decoder_copy", "griffin_lim"):
@@ -88,10 +88,10 @@ def test_eval_on_tts_and_decoder_workdirs(tiny_tts_workdir, tiny_decoder_workdir
     # Copy synthesis and Griffin-Lim keep the recording's length; the TTS predicts its own.
     assert abs(tts["decoder_copy_duration_ratio"] - 1) < 0.02
     assert abs(tts["griffin_lim_duration_ratio"] - 1) < 0.02
-    if evaluation.dnsmos_scorer() is not None:
+    if judges.dnsmos_scorer() is not None:
         for system in ("ground_truth", "tts", "decoder_copy"):
             assert 1.0 <= tts[f"{system}_dnsmos_ovrl"] <= 5.0
-    decoder = tts_evaluation.evaluate_synthesis_workdir(tiny_decoder_workdir, "test")
+    decoder = tts_evaluation.evaluate_workdir(tiny_decoder_workdir, "test")
     assert np.isfinite(decoder["model_mel_l1"]) and decoder["griffin_lim_mcd_db"] > 0
     with open(os.path.join(tiny_decoder_workdir, "eval_test.json")) as f:
         assert json.load(f)["metrics"]["split"] == "test"
@@ -136,7 +136,7 @@ def test_copy_synthesis_of_another_corpus(tiny_corpus, tiny_decoder_workdir,
                  22050)
     with open(tmp_path / "metadata.csv", "w") as f:
         f.write("".join(f"LJ001-{i:04d}|{u.text}|{u.text}\n" for i, u in enumerate(utts)))
-    monkeypatch.setattr("voxjax.tts_evaluation.pocketsphinx_judge", lambda rate: None)
+    monkeypatch.setattr("voxjax.evaluation.judges.pocketsphinx_judge", lambda rate: None)
     monkeypatch.setattr("sys.argv", [
         "copy_synthesis.py", "--decoder", str(tiny_decoder_workdir), "--dataset", "ljspeech",
         "--root", str(tmp_path), "--judge", str(tiny_offline_workdir)])

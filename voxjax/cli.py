@@ -8,11 +8,14 @@
     voxjax eval --workdir W | --model NAME --dataset librispeech|arctic|kathleen|ljspeech|fsdd
                 [--root DIR] [--split S] [--out-dir D]
     voxjax eval --workdir W_tts_or_decoder [--decoder W_decoder] [--judge W_stt] [--limit N]
+    voxjax eval --workdir W_speaker [--split valid | --dataset librispeech --split dev]
     voxjax eval --workdir W_vc --decoder W_decoder --judge W_stt|pocketsphinx
                 --speaker-model W_speaker [--targets K] [--zero-shot K] [--tts W_tts] [--limit N]
                 [--dataset D --root DIR --split S]   (human sources: any-to-one conversion)
-    voxjax transcribe [--workdir W | --model NAME (default stt-en)] [--stream] [--chunk-ms N] [--greedy] [--json] FILE...
-    voxjax synthesize [--tts W1 --decoder W2 | --model NAME (default tts-kathleen)] [--speaker S] [--stream] [--pace P] --out OUT.wav "TEXT"
+    voxjax transcribe [--workdir W | --model NAME (default stt-en)] [--stream] [--chunk-ms N]
+                      [--greedy] [--json] FILE...
+    voxjax synthesize [--tts W1 --decoder W2 | --model NAME (default tts-kathleen)] [--speaker S]
+                      [--stream] [--pace P] --out OUT.wav "TEXT"
     voxjax synthesize --tts W1 --decoder W2 --text-file F --out-dir D   (0001.wav, ...)
     voxjax synthesize --tts W1 --list-speakers
     voxjax convert --vc W1 --decoder W2 [--stt W3] [--speaker S | --target-wav REF.wav]
@@ -135,45 +138,52 @@ def cmd_export(args) -> int:
     for link in args.requires:
         role, _, name = link.partition("=")
         if not (role and name):
-            raise CLIError(f"--requires {link!r}: expected ROLE=NAME, e.g. decoder=decoder-kathleen")
+            raise CLIError(f"--requires {link!r}: expected ROLE=NAME, e.g. "
+                           "decoder=decoder-kathleen")
         requires[role] = name
     print(registry.export(args.workdir, args.name, args.out, requires))
     return 0
 
 
 def cmd_eval(args) -> int:
-    """CER/WER of a trained workdir on a split; writes ``W/eval_<split>.json``."""
-    from voxjax import checkpoint, inference, tts_evaluation
+    """Evaluates a trained workdir or published model by its task (``voxjax.evaluation``);
+    writes ``eval_*.json`` to ``--out-dir`` (default: the workdir; runs/eval/NAME for --model)."""
+    from voxjax import checkpoint
     _model_source(args)
     out_dir = args.out_dir or (os.path.join("runs", "eval", args.model) if args.model else None)
-    if args.model and checkpoint.load_config(args.workdir).task == "tts":
+    task = checkpoint.load_config(args.workdir).task
+    if args.model and task == "tts":
         from voxjax import registry  # a published voice brings its decoder and judge
         args.decoder = args.decoder or registry.required(args.workdir, "decoder")
         args.judge = args.judge or ("stt-en" if "stt-en" in registry.names() else None)
-    task = checkpoint.load_config(args.workdir).task
     if task == "vc":
-        from voxjax import conversion_evaluation
+        from voxjax.evaluation import conversion
         missing = [f for f in ("decoder", "judge", "speaker_model") if not getattr(args, f)]
         if missing:
             raise CLIError("a vc workdir is judged with " + ", ".join(
                 "--" + f.replace("_", "-") for f in missing))
         if args.dataset and not args.root:
             raise CLIError("--dataset needs --root, the folder of the source recordings")
-        result = conversion_evaluation.evaluate_conversion_workdir(
+        result = conversion.evaluate_workdir(
             args.workdir, args.decoder, args.judge, args.speaker_model,
             args.split or ("all" if args.dataset else "test"), args.limit or 25, args.targets,
             args.zero_shot, args.tts, (args.dataset, args.root) if args.dataset else None)
         result = {k: v for k, v in result.items() if not isinstance(v, list)}
     elif task in ("tts", "decoder"):  # judged by an STT model
+        from voxjax.evaluation import tts
         if args.dataset:
-            raise CLIError("--dataset evaluates speech-to-text workdirs")
-        result = tts_evaluation.evaluate_synthesis_workdir(args.workdir, args.split or "test",
-                                                           args.decoder, args.judge, args.limit or 100,
-                                                           out_dir)
+            raise CLIError("--dataset evaluates speech-to-text and speaker workdirs")
+        result = tts.evaluate_workdir(args.workdir, args.split or "test", args.decoder,
+                                      args.judge, args.limit or 100, out_dir)
+    elif task == "speaker":
+        from voxjax.evaluation import speaker
+        result = speaker.evaluate_workdir(args.workdir, args.split, args.dataset, args.root,
+                                          args.limit, out_dir)
     else:
-        result = inference.evaluate_workdir(args.workdir, args.split, decode=_decode_flags(args),
-                                            dataset=args.dataset, root=args.root,
-                                            limit=args.limit, out_dir=out_dir)
+        from voxjax.evaluation import stt
+        result = stt.evaluate_workdir(args.workdir, args.split, decode=_decode_flags(args),
+                                      dataset=args.dataset, root=args.root, limit=args.limit,
+                                      out_dir=out_dir)
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items()))
     return 0
@@ -443,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         args, rest = argparse.Namespace(command="train"), argv[1:]
     else:
         args, rest = parser.parse_args(argv), []
-    handlers = {"corpus": cmd_corpus, "models": cmd_models, "export": cmd_export, "eval": cmd_eval, "transcribe": cmd_transcribe,
+    handlers = {"corpus": cmd_corpus, "models": cmd_models, "export": cmd_export, "eval": cmd_eval,
+                "transcribe": cmd_transcribe,
                 "synthesize": cmd_synthesize, "convert": cmd_convert, "serve": cmd_serve,
                 "main": cmd_main}
     try:

@@ -2,8 +2,8 @@
 
 Settings come from the workdir's ``config.inference`` block (chunk size, greedy or beam, beam
 size, text prior weight, length bonus; pace and chunk frames for TTS); keyword arguments (the
-CLI's flags) only override them, on a copy. Synthesis workdirs are judged by
-``voxjax.tts_evaluation``, which builds on this module (never the other way round).
+CLI's flags) only override them, on a copy. Evaluation (``voxjax.evaluation``) builds on this
+module, never the other way round.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import os
 
 import numpy as np
 
-from voxjax import audio, checkpoint, decoding, files, registry, tasks
-from voxjax.data import manifest, sources
+from voxjax import audio, checkpoint, decoding, registry, tasks
+
 from voxjax.models.text_prior import CharNGramPrior
 from voxjax.streaming import StreamingSynthesizer, StreamingTranscriber
 
@@ -47,57 +47,6 @@ def load_prior(task, workdir: str) -> CharNGramPrior | None:
         return None
     prior.save(path)
     return prior
-
-
-def evaluate_workdir(workdir: str, split: str | None = None, decode: dict | None = None,
-                     dataset: str | None = None, root: str | None = None,
-                     limit: int | None = None, out_dir: str | None = None) -> dict:
-    """CER/WER of a speech-to-text workdir (or published model) on ``split``; writes
-    ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` with ``dataset``) to ``out_dir``
-    (default: the workdir).
-
-    Greedy CER/WER always; the beam search's (``*_beam``) too unless the settings say greedy.
-    ``decode`` overrides ``config.inference`` entries (greedy, beam_size, prior_weight,
-    length_bonus) for this call only. ``dataset`` names an evaluation set
-    (:data:`voxjax.data.sources.EVALUATION_SETS`; ``root`` its folder, by default the shared
-    data's) instead of the config's own data (split default ``all``): e.g. human speech for a
-    model trained on the synthetic corpus. A set of several voices (``arctic``) is scored per
-    voice, each metric prefixed with the voice (``bdl_cer``). ``limit``: judge only that many
-    utterances per voice, spread over the split (:func:`voxjax.data.manifest.spread`: several
-    readers, not the first one's files).
-    """
-    config, task, params = load_workdir(workdir)
-    if config.task != "stt":
-        raise ValueError(f"{workdir} holds a {config.task!r} model; evaluate it with "
-                         f"voxjax.tts_evaluation (voxjax eval does)")
-    if root is not None and dataset is None:
-        raise ValueError("--root needs --dataset, the evaluation set it holds")
-    split = split or ("all" if dataset else "test")
-    groups = (sources.evaluation_set(dataset, root, split) if dataset
-              else [(None, task.utterances(split))])
-    if limit is not None and limit < 1:
-        raise ValueError(f"--limit must be at least 1, got {limit}")
-    settings = task.decoding_settings(**(decode or {}))
-    prior = None if settings["greedy"] else load_prior(task, workdir)
-    result = {"split": split, **({"dataset": dataset} if dataset else {}),
-              **({"limit": limit} if limit else {})}
-    details: list[dict] = []
-    for label, utterances in groups:
-        if limit is not None:
-            utterances = manifest.spread(utterances, limit)
-        metrics = task.evaluate(params, split, settings=settings, details=details,
-                                utterances=utterances, prior=prior)
-        prefix = f"{label}_" if len(groups) > 1 else ""
-        result.update({prefix + k: v for k, v in metrics.items()})
-    if not settings["greedy"]:
-        result.update({f"decode_{k}": settings[k]
-                       for k in ("beam_size", "prior_weight", "length_bonus")})
-        result["decode_prior"] = prior is not None
-    name = f"eval_{dataset}_{split}.json" if dataset else f"eval_{split}.json"
-    out_dir = out_dir or registry.locate(workdir)
-    files.write_json(os.path.join(out_dir, name), {"metrics": result, "utterances": details},
-                     indent=1)
-    return result
 
 
 class Transcriber:

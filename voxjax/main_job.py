@@ -23,8 +23,10 @@ import time
 
 import numpy as np
 
-from voxjax import audio, config as config_lib, conversion_evaluation, errors, evaluation, files
-from voxjax import inference, lanes as lanes_lib, summaries, train, tts_evaluation
+from voxjax import audio, config as config_lib, errors, evaluation, files
+from voxjax import inference, lanes as lanes_lib, summaries, train
+from voxjax.evaluation import conversion as conversion_evaluation, stt as stt_evaluation
+from voxjax.evaluation import tts as tts_evaluation
 from voxjax.data import manifest, sources
 
 class Preempted(errors.Stopped):
@@ -50,10 +52,10 @@ DEMO_SENTENCES = (
 def _plot_training(workdir: str, name: str, out_dir: str) -> str:
     rows = [r for r in summaries.read_metrics(workdir, "train") if r.get("loss") is not None]
     path = os.path.join(out_dir, f"{name}_loss.png")
-    if rows:
-        evaluation.plot_curves([r["step"] for r in rows], {"train loss": [r["loss"] for r in rows]},
-                               path, f"{name}: training loss")
-    return path
+    written = rows and evaluation.plot_curves(
+        [r["step"] for r in rows], {"train loss": [r["loss"] for r in rows]}, path,
+        f"{name}: training loss")
+    return path if written else ""
 
 
 def _throughput(workdir: str) -> float:
@@ -168,8 +170,8 @@ def _train_model(job, workdir: str, arg: str | None, corpus_dir: str, human_sets
     # Decode settings follow the config file, also for a workdir trained before a retune.
     decode = {k: config.inference[k] for k in ("beam_size", "prior_weight", "length_bonus")}
     for split in EVAL_SPLITS:
-        entry[split] = inference.evaluate_workdir(run_dir, split, decode=decode)
-    entry["human"] = {folder: inference.evaluate_workdir(
+        entry[split] = stt_evaluation.evaluate_workdir(run_dir, split, decode=decode)
+    entry["human"] = {folder: stt_evaluation.evaluate_workdir(
         run_dir, split, decode=decode, dataset=dataset, root=root)
         for dataset, folder, split, root in human_sets}
     return entry
@@ -183,7 +185,7 @@ def _training_progress(job, workdir: str, steps: dict) -> tuple[int, int]:
 def _synthesis(workdir: str, limit: int) -> dict:
     """Judged TTS evaluation, streamed demo sentences (timed), mel/alignment/duration plots."""
     tts_dir, decoder_dir = (os.path.join(workdir, n) for n in ("tts_synth", "decoder_synth"))
-    judged = tts_evaluation.evaluate_synthesis_workdir(
+    judged = tts_evaluation.evaluate_workdir(
         tts_dir, "test", decoder_dir, judge_workdir=os.path.join(workdir, "stt_synth"),
         limit=limit)
     synthesizer = inference.load_synthesizer(tts_dir, decoder_dir)
@@ -227,7 +229,7 @@ def _conversion(workdir: str, limit: int, human=None) -> dict:
     the streaming step; streamed output is the same), a few wavs kept under ``audio/``, and,
     with a human test set, one human recording converted into the first target voice."""
     vc_dir, decoder_dir = (os.path.join(workdir, n) for n in ("vc_synth", "decoder_synth"))
-    judged = conversion_evaluation.evaluate_conversion_workdir(
+    judged = conversion_evaluation.evaluate_workdir(
         vc_dir, decoder_dir, judge_workdir=os.path.join(workdir, "stt_synth"),
         speaker_workdir=os.path.join(workdir, "speaker_synth"), split="test", limit=limit)
     out_dir = os.path.join(workdir, "audio", "conversion")
@@ -314,9 +316,10 @@ def _write_report(workdir: str, results: dict, real_data: str | None = None) -> 
     lines[-2:-2] = _synthesis_report(results["synthesis"]) + _conversion_report(
         results["conversion"])
     lines += [f"![{n}](plots/{os.path.basename(e['loss_plot'])})"
-              for n, e in results["models"].items()]
+              for n, e in results["models"].items() if e["loss_plot"]]
     lines += [f"![{n}](plots/tts_{n}.png)" for n in
-              ("target_mel", "teacher_forced_mel", "synthesised_mel", "alignment", "durations")]
+              ("target_mel", "teacher_forced_mel", "synthesised_mel", "alignment", "durations")
+              if os.path.exists(os.path.join(workdir, "plots", f"tts_{n}.png"))]
     return files.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
 
 

@@ -21,12 +21,16 @@ def _to_float(value: Any) -> float:
 
 
 def colorize(array: np.ndarray, cmap: str = "viridis") -> np.ndarray:
-    """Maps a 2-D array to an ``[H, W, 3]`` uint8 image, min–max normalised, via matplotlib."""
-    import matplotlib  # lazy: only image summaries need it
+    """Maps a 2-D array to an ``[H, W, 3]`` uint8 image, min–max normalised, through a
+    matplotlib colormap (grey levels when the ``plots`` extra is not installed)."""
     a = np.asarray(array, np.float32)
     finite = np.isfinite(a)
     lo, hi = (a[finite].min(), a[finite].max()) if finite.any() else (0.0, 1.0)
     a = np.where(finite, (a - lo) / max(hi - lo, 1e-12), 0.0)
+    try:
+        import matplotlib  # lazy: only image summaries need it
+    except ImportError:
+        return np.repeat((a[..., None] * 255).round().astype(np.uint8), 3, axis=-1)
     rgba = matplotlib.colormaps[cmap](a)
     return (rgba[..., :3] * 255).round().astype(np.uint8)
 

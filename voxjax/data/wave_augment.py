@@ -23,6 +23,7 @@ are decided (before bucketing), as Kaldi's and ESPnet's 0.9/1.0/1.1 speed pertur
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import time
 from typing import Sequence
@@ -148,6 +149,9 @@ class WaveAugment:
                 raise ValueError(f"data.augment.{name}_min > {name}_max: {low} > {high}")
         if self.reverb_prob > 0 and (self.rir_bank_size < 1 or self.rt60[0] <= 0):
             raise ValueError("data.augment: reverb needs rir_bank_size >= 1, reverb_rt60_min > 0")
+        if self.reverb_prob > 0 and importlib.util.find_spec("pyroomacoustics") is None:
+            raise ValueError("data.augment.reverb_prob > 0 simulates rooms with pyroomacoustics, "
+                             "which is not installed: pip install 'voxjax[augment]'")
 
     @property
     def active(self) -> bool:

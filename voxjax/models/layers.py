@@ -101,7 +101,7 @@ class DepthwiseConv(nn.Module):
     """``nn.Conv(C, (k,), feature_group_count=C, padding='VALID')`` (stride 1) as ``k`` shifted
     multiply-adds, with nn.Conv's parameters (names, shapes, initialisers: checkpoints and seeds
     carry over). XLA's CPU grouped convolution has a large fixed cost: 0.17 ms vs 0.009 ms for
-    this form on ``[1, 16, 192]``, k = 7 (``python benchmarks/depthwise_conv.py``), and the
+    this form on ``[1, 16, 192]``, k = 7 (measured 2026-12-03, docs/results/speed.md), and the
     Vocos decoder runs six of them in every 100 ms streaming step."""
 
     kernel_size: int

@@ -58,7 +58,8 @@ def is_model_dir(path: str | os.PathLike) -> bool:
 
 def names() -> list[str]:
     """The published models in the package, sorted."""
-    return sorted(n for n in os.listdir(REGISTRY_DIR) if is_model_dir(os.path.join(REGISTRY_DIR, n)))
+    return sorted(n for n in os.listdir(REGISTRY_DIR)
+                  if is_model_dir(os.path.join(REGISTRY_DIR, n)))
 
 
 def model_dir(name: str) -> str:

@@ -11,12 +11,11 @@ Every *judge* (this project's STT model; pocketsphinx when the ``eval`` extra is
 transcribes every system's audio. The figure of merit is a system's CER divided by the same
 judge's CER on the ground truth (the corpus voices are robotic, so absolute CERs say little).
 Mel-cepstral distortion against the ground truth (DTW-aligned, see
-:func:`voxjax.evaluation.mel_cepstral_distortion`) is reported beside it.
+:func:`voxjax.evaluation.metrics.mel_cepstral_distortion`) is reported beside it, with DNSMOS
+(naturalness, the ``eval`` extra) and each system's duration against the recordings'.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import os
 from typing import Callable
@@ -24,46 +23,15 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from voxjax import audio, evaluation, files, inference, registry, text
+from voxjax import audio, files, inference, registry, text
+from voxjax.evaluation import judges as judges_lib, metrics
+from voxjax.evaluation.judges import Judge
 from voxjax.data import manifest
 from voxjax.data.manifest import Utterance
 
 log = logging.getLogger(__name__)
 
 System = Callable[[Utterance, np.ndarray], np.ndarray]  # (utterance, ground-truth wave) -> wave
-
-
-@dataclasses.dataclass
-class Judge:
-    """A named speech recogniser: ``transcribe(wave) -> normalised text``."""
-
-    name: str
-    transcribe: Callable[[np.ndarray], str]
-
-
-def stt_judge(workdir: str, beam: bool = True) -> Judge:
-    """This project's STT model from ``workdir`` (its beam settings + text prior, or greedy)."""
-    transcriber = inference.Transcriber(workdir, greedy=not beam)
-    return Judge("stt_beam" if beam else "stt_greedy", transcriber.transcribe_wave)
-
-
-def pocketsphinx_judge(sample_rate: int = 16000) -> Judge | None:
-    """pocketsphinx's bundled English model, or None when the ``eval`` extra is missing."""
-    try:
-        from pocketsphinx import Decoder
-    except ImportError:
-        return None
-    decoder = Decoder(samprate=sample_rate)
-
-    def transcribe(wave: np.ndarray) -> str:
-        decoder.start_utt()
-        decoder.process_raw((np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes(),
-                            full_utt=True)
-        decoder.end_utt()
-        hyp = decoder.hyp()
-        return text.normalize(hyp.hypstr) if hyp is not None else ""
-
-    return Judge("pocketsphinx", transcribe)
 
 
 def copy_synthesis_system(decoder_task, params) -> System:
@@ -73,7 +41,7 @@ def copy_synthesis_system(decoder_task, params) -> System:
 
 def griffin_lim_system(mel_cfg: audio.MelConfig, n_iter: int = 32) -> System:
     """Griffin-Lim on the ground-truth log-mel (the untrained baseline)."""
-    return lambda utt, wave: evaluation.griffin_lim(audio.log_mel(wave, mel_cfg), mel_cfg, n_iter)
+    return lambda utt, wave: metrics.griffin_lim(audio.log_mel(wave, mel_cfg), mel_cfg, n_iter)
 
 
 def tts_system(synthesizer, pace: float | None = None) -> System:
@@ -92,8 +60,8 @@ def judge_systems(utterances: list[Utterance], systems: dict[str, System], judge
 
     ``{"systems": {name: {"cer_<judge>", "cer_ratio_<judge>", "mcd_db", "duration_ratio"}},
     "utterances": [...]}`` (``duration_ratio``: the system's total seconds over the ground
-    truth's); with ``naturalness`` (:func:`voxjax.evaluation.dnsmos_scorer`) also each system's
-    mean DNSMOS. Writes the first ``keep_audio`` utterances' wavs to ``out_dir`` when given.
+    truth's); with ``naturalness`` (:func:`voxjax.evaluation.judges.dnsmos_scorer`) also each
+    system's mean DNSMOS. Writes the first ``keep_audio`` utterances' wavs to ``out_dir`` when given.
     """
     systems = {"ground_truth": lambda utt, wave: wave, **systems}
     refs: list[str] = []
@@ -113,7 +81,7 @@ def judge_systems(utterances: list[Utterance], systems: dict[str, System], judge
                 mos[name].append(naturalness(wave, sample_rate))
                 row[f"{name}_dnsmos_ovrl"] = mos[name][-1]["dnsmos_ovrl"]
             if name != "ground_truth":
-                mcd[name].append(evaluation.mel_cepstral_distortion(truth, wave, sample_rate))
+                mcd[name].append(metrics.mel_cepstral_distortion(truth, wave, sample_rate))
                 row[f"{name}_mcd_db"] = mcd[name][-1]
             for judge in judges:
                 hyps[(name, judge.name)].append(judge.transcribe(wave))
@@ -126,7 +94,7 @@ def judge_systems(utterances: list[Utterance], systems: dict[str, System], judge
     for name in systems:
         entry = {}
         for judge in judges:
-            entry[f"cer_{judge.name}"] = evaluation.error_rates(refs, hyps[(name, judge.name)])["cer"]
+            entry[f"cer_{judge.name}"] = metrics.error_rates(refs, hyps[(name, judge.name)])["cer"]
         if name in mcd:
             entry["mcd_db"] = float(np.mean(mcd[name])) if mcd[name] else float("nan")
             entry["duration_ratio"] = (seconds[name] / seconds["ground_truth"]
@@ -150,13 +118,14 @@ def evaluate_synthesis(split: str, workdir: str, utterances: list[Utterance],
     sample wavs under ``W/eval_<split>/``; returns the flat summary."""
     judges = []
     if judge_workdir:
-        judges += [stt_judge(judge_workdir, beam=True), stt_judge(judge_workdir, beam=False)]
-    sphinx = pocketsphinx_judge(mel_cfg.sample_rate)
+        judges += [judges_lib.stt_judge(judge_workdir, beam=True),
+                   judges_lib.stt_judge(judge_workdir, beam=False)]
+    sphinx = judges_lib.pocketsphinx_judge(mel_cfg.sample_rate)
     if sphinx is not None:
         judges.append(sphinx)
     else:
         log.info("pocketsphinx not installed (pip install -e '.[eval]'): no second judge")
-    naturalness = evaluation.dnsmos_scorer()
+    naturalness = judges_lib.dnsmos_scorer()
     if naturalness is None:
         log.info("speechmos not installed (pip install -e '.[eval]'): no DNSMOS")
     chosen = utterances[:limit]
@@ -171,7 +140,7 @@ def evaluate_synthesis(split: str, workdir: str, utterances: list[Utterance],
     return flat
 
 
-def evaluate_synthesis_workdir(workdir: str, split: str = "test", decoder_workdir: str | None = None,
+def evaluate_workdir(workdir: str, split: str = "test", decoder_workdir: str | None = None,
                                judge_workdir: str | None = None, limit: int = 100,
                                out_dir: str | None = None) -> dict:
     """Evaluates a TTS or conv decoder workdir (or published model) on ``split``; writes

@@ -21,7 +21,7 @@ renders the utterance in ``t``'s voice, and three judges look at the result:
                    each source (the vocoder's share of the loss) and on each source converted
                    to its *own* speaker (content + conversion model + decoder, no voice
                    change), beside the CER of the conversions to other voices
-  distance         MCD-DTW (:func:`voxjax.evaluation.mel_cepstral_distortion`) to the target's
+  distance         MCD-DTW (:func:`voxjax.metrics.mel_cepstral_distortion`) to the target's
                    own rendering of the same sentence, beside MCD(source, that rendering): free
                    in the built-in corpus, where eSpeak speaks any sentence in any corpus voice
                    (:func:`voxjax.corpus.build.render`)
@@ -40,7 +40,10 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from voxjax import audio, evaluation, files, inference, text
+from voxjax import audio, files, inference, text
+from voxjax.evaluation import metrics
+from voxjax.evaluation.judges import SpeakerJudge, dnsmos_scorer, words_judge
+from voxjax.evaluation.tts import copy_synthesis_system
 from voxjax.data.manifest import Utterance, load_manifest, spread
 
 NAN = float("nan")
@@ -68,30 +71,6 @@ def reference_clip(utterances: list[Utterance], sample_rate: int) -> np.ndarray:
     return np.concatenate(pieces)[: int(REFERENCE_SECONDS[1] * sample_rate)]
 
 
-class SpeakerJudge:
-    """Embeddings and identification with a trained speaker workdir."""
-
-    def __init__(self, workdir: str):
-        _, self.task, self.params = inference.load_workdir(workdir)
-        classes = np.asarray(self.params["classes"], np.float64)
-        self.classes = classes / np.linalg.norm(classes, axis=-1, keepdims=True)
-
-    def embed(self, wave: np.ndarray, rate: int) -> np.ndarray:
-        return np.asarray(self.task.embed(self.params, wave, rate), np.float64)
-
-    def vector(self, target: Target, rate: int) -> np.ndarray:
-        if target.reference is not None:
-            return self.embed(target.reference, rate)
-        return self.classes[self.task.speaker_id(target.name)]
-
-    def nearest(self, embedding: np.ndarray) -> str:
-        return self.task.speakers[int(np.argmax(self.classes @ embedding))]
-
-    def class_vector(self, name: str) -> np.ndarray | None:
-        known = name in self.task.speakers
-        return self.classes[self.task.speaker_id(name)] if known else None
-
-
 @dataclasses.dataclass
 class Source:
     """A held-out recording with what the judges say about it (computed once per evaluation)."""
@@ -101,30 +80,34 @@ class Source:
     hypothesis: str  # the STT judge's transcript
     embedding: np.ndarray  # the speaker model's unit embedding
     named: str  # the speaker model's nearest training speaker
+    naturalness: dict | None = None  # DNSMOS of the recording (None without the eval extra)
 
 
 def judge_sources(utterances: list[Utterance], judge, speaker_judge: SpeakerJudge,
-                  sample_rate: int) -> list[Source]:
-    """Loads each utterance at ``sample_rate`` and runs both judges on it."""
+                  sample_rate: int, naturalness=None) -> list[Source]:
+    """Loads each utterance at ``sample_rate`` and runs the judges on it (``naturalness``:
+    :func:`voxjax.evaluation.judges.dnsmos_scorer` or None)."""
     sources = []
     for utt in tqdm(utterances, desc="judging sources", leave=False):
         wave = audio.load_audio(utt.path, sample_rate)
         embedding = speaker_judge.embed(wave, sample_rate)
         sources.append(Source(utt, wave, judge.transcribe(wave), embedding,
-                              speaker_judge.nearest(embedding)))
+                              speaker_judge.nearest(embedding),
+                              naturalness(wave, sample_rate) if naturalness else None))
     return sources
 
 
 def evaluate_conversion(converter, sources: list[Source], targets: list[Target], judge,
                         speaker_judge: SpeakerJudge, render=None, out_dir: str | None = None,
-                        keep_audio: int = 4, voice_of=None) -> dict:
+                        keep_audio: int = 4, voice_of=None, naturalness=None) -> dict:
     """Converts every source to every target (not its own speaker) and judges the results.
 
     ``converter``: a :class:`voxjax.streaming.StreamingConverter` (offline scan; streamed output
     is the same by test); ``sources``: :func:`judge_sources` with the same ``judge`` (a
-    :class:`voxjax.tts_evaluation.Judge`) and ``speaker_judge``; ``render(text, voice) -> wave``
+    :class:`voxjax.evaluation.judges.Judge`) and ``speaker_judge``; ``render(text, voice) -> wave``
     the target's own rendering for MCD (None: no MCD); ``voice_of(speaker) -> voice`` groups
-    speakers into voices for the voice-level figures (None: none). Returns
+    speakers into voices for the voice-level figures (None: none); ``naturalness``
+    (:func:`voxjax.evaluation.judges.dnsmos_scorer`) rates each conversion's DNSMOS. Returns
     ``{"summary": {...}, "details": [...]}`` (module docstring for the keys); the first
     ``keep_audio`` conversions are written to ``out_dir`` with their sources.
     """
@@ -163,10 +146,12 @@ def evaluate_conversion(converter, sources: list[Source], targets: list[Target],
                 named = voice_of(row["nearest_speaker"]) if embedding is not None else None
                 row["target_voice_named"] = named == voice_of(target.name)
                 row["source_voice_named"] = named == voice_of(utt.speaker)
+            if naturalness is not None and out.size:
+                row.update(naturalness(out, sr))
             if render is not None and out.size:
                 rendered = render(utt.text, target.name)
-                row["mcd_target_db"] = evaluation.mel_cepstral_distortion(rendered, out, sr)
-                row["mcd_source_target_db"] = evaluation.mel_cepstral_distortion(rendered, source,
+                row["mcd_target_db"] = metrics.mel_cepstral_distortion(rendered, out, sr)
+                row["mcd_source_target_db"] = metrics.mel_cepstral_distortion(rendered, source,
                                                                                  sr)
             if out_dir and len(details) < keep_audio:
                 stem = os.path.join(out_dir, f"{len(details):02d}_{utt.speaker}_to_{target.name}")
@@ -178,6 +163,9 @@ def evaluate_conversion(converter, sources: list[Source], targets: list[Target],
             details.append(row)
     summary = summarise(details, refs, hyps, source_hyps)
     summary["judge_accuracy"] = float(np.mean([s.named == s.utterance.speaker for s in sources]))
+    rated = [s.naturalness for s in sources if s.naturalness]
+    for key in rated[0] if rated else ():
+        summary[f"source_{key}"] = float(np.mean([r[key] for r in rated]))
     # The control of target_accuracy: how often the unconverted source is already named the
     # target (a judge that names everyone the target would score the same on conversions).
     summary["source_named_target_rate"] = float(np.mean(
@@ -212,10 +200,10 @@ def stage_scores(converter, sources: list[Source], judge, copy_synthesis,
         if "own_voice" in outputs:
             outputs["own_voice"].append(converter.convert(wave, sr, utt.speaker) if is_known
                                         else converter.convert(wave, sr, reference=wave))
-    source_cer = evaluation.error_rates(refs, [s.hypothesis for s in sources])["cer"]
+    source_cer = metrics.error_rates(refs, [s.hypothesis for s in sources])["cer"]
     result = {}
     for name, waves in outputs.items():
-        cer = evaluation.error_rates(refs, [judge.transcribe(w) for w in waves])["cer"]
+        cer = metrics.error_rates(refs, [judge.transcribe(w) for w in waves])["cer"]
         result[f"{name}_cer"] = cer
         result[f"{name}_cer_ratio"] = cer / source_cer if source_cer > 0 else NAN
         if speaker_judge is None:
@@ -244,7 +232,7 @@ def summarise(details: list[dict], refs: list[str], hyps: list[str],
     """The flat figures of :func:`evaluate_conversion` over its detail rows."""
     if not details:
         raise ValueError("no conversions to judge: every target was the source's own speaker")
-    cer, source_cer = (evaluation.error_rates(refs, h)["cer"] for h in (hyps, source_hyps))
+    cer, source_cer = (metrics.error_rates(refs, h)["cer"] for h in (hyps, source_hyps))
     seen = [r for r in details if not r["zero_shot"]]
     summary = {"conversions": len(details), "cer": cer, "source_cer": source_cer,
                "cer_ratio": cer / source_cer if source_cer > 0 else float("nan")}
@@ -265,18 +253,17 @@ def summarise(details: list[dict], refs: list[str], hyps: list[str],
     # Outputs too short to judge count as misses above and are left out of the means below.
     summary["unjudged_voice"] = int(sum(r["unjudged_voice"] for r in details))
     for key in ("cos_target", "cos_source", "source_cos_target", "mcd_target_db",
-                "mcd_source_target_db"):
+                "mcd_source_target_db", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"):
         values = [r[key] for r in details if key in r and not np.isnan(r[key])]
         if values:
             summary[key] = float(np.mean(values))
     return summary
 
 
-def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
-                                speaker_workdir: str, split: str = "test", limit: int = 25,
-                                targets: int = 4, zero_shot: int = 0,
-                                tts_workdir: str | None = None,
-                                sources_from: tuple[str, str] | None = None) -> dict:
+def evaluate_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
+                     speaker_workdir: str, split: str = "test", limit: int = 25,
+                     targets: int = 4, zero_shot: int = 0, tts_workdir: str | None = None,
+                     sources_from: tuple[str, str] | None = None) -> dict:
     """Evaluates a ``vc`` workdir on ``split``: the first ``limit`` utterances, each converted to
     ``targets`` training speakers (spread over the table) and, for embedding-conditioned models,
     to ``zero_shot`` speakers of ``test_unseen`` given by a reference clip of their own
@@ -288,11 +275,11 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     voice), and the judges also read the first ``limit`` ``test`` recordings of the model's own
     data (``target_recordings_*``: the ceiling of the identification). ``judge_workdir``
     ``'pocketsphinx'`` judges the words with pocketsphinx (the ``eval`` extra) instead of an STT
-    workdir. Writes ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` for other sources),
+    workdir. DNSMOS (the ``eval`` extra) rates every conversion and source. Writes
+    ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` for other sources),
     ``.md`` and a few wavs under a folder of that name in the vc workdir; returns the flat
     summary (zero-shot and via-text figures apart, keys ``zero_shot_*`` and ``via_text_*``)."""
     from voxjax.corpus import build
-    from voxjax.tts_evaluation import copy_synthesis_system
     converter = inference.load_converter(vc_workdir, decoder_workdir)
     task = converter.task
     if zero_shot and task.speaker_mode != "embedding":
@@ -310,7 +297,8 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     synthetic = task.config.data.dataset == "synth" and sources_from is None
     render = (lambda sentence, voice: build.render(sentence, voice)) if synthetic else None
     voice_of = build.voice_variant if synthetic else None
-    judge = _words_judge(judge_workdir, converter.sample_rate)
+    judge = words_judge(judge_workdir, converter.sample_rate)
+    naturalness = dnsmos_scorer()
     speaker_judge = SpeakerJudge(speaker_workdir)
     result = {"split": split, "judge": judge.name if judge_workdir == "pocketsphinx" else
               os.path.abspath(judge_workdir), "speaker_model": os.path.abspath(speaker_workdir),
@@ -321,16 +309,19 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
         utterances = spread(load_manifest(*sources_from, split), limit)
         result["sources"] = f"{sources_from[0]}:{os.path.abspath(sources_from[1])}"
         own = judge_sources(task.utterances("test")[:limit], judge, speaker_judge,
-                            converter.sample_rate)
+                            converter.sample_rate, naturalness)
         result["target_recordings_named"] = float(np.mean([s.named == s.utterance.speaker
                                                            for s in own]))
-        result["target_recordings_cer"] = evaluation.error_rates(
+        result["target_recordings_cer"] = metrics.error_rates(
             [text.normalize(s.utterance.text) for s in own], [s.hypothesis for s in own])["cer"]
-    sources = judge_sources(utterances, judge, speaker_judge, converter.sample_rate)
+        if naturalness is not None:
+            result["target_recordings_dnsmos_ovrl"] = float(np.mean(
+                [s.naturalness["dnsmos_ovrl"] for s in own]))
+    sources = judge_sources(utterances, judge, speaker_judge, converter.sample_rate, naturalness)
     name = f"eval_{sources_from[0]}_{split}" if sources_from else f"eval_{split}"
     out_dir = os.path.join(vc_workdir, name)
     report = evaluate_conversion(converter, sources, chosen, judge, speaker_judge, render,
-                                 out_dir, voice_of=voice_of)
+                                 out_dir, voice_of=voice_of, naturalness=naturalness)
     copy = copy_synthesis_system(*inference.load_workdir(decoder_workdir)[1:])
     report["summary"].update(stage_scores(converter, sources, judge, lambda wave: copy(None, wave),
                                           speaker_judge, voice_of))
@@ -338,7 +329,8 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     reports = {"seen": report}
     if unseen_targets:
         zero = evaluate_conversion(converter, sources, unseen_targets, judge, speaker_judge,
-                                   render, os.path.join(out_dir, "zero_shot"))
+                                   render, os.path.join(out_dir, "zero_shot"),
+                                   naturalness=naturalness)
         result.update({f"zero_shot_{k}": v for k, v in zero["summary"].items()})
         result["zero_shot_targets"] = [t.name for t in unseen_targets]
         reports["zero_shot"] = zero
@@ -348,7 +340,7 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
         known = [t for t in chosen if t.name in via_text.synthesizer.task.speakers]
         text_report = evaluate_conversion(via_text, sources, known, judge, speaker_judge,
                                           render, os.path.join(out_dir, "via_text"),
-                                          voice_of=voice_of)
+                                          voice_of=voice_of, naturalness=naturalness)
         result.update({f"via_text_{k}": v for k, v in text_report["summary"].items()})
         reports["via_text"] = text_report
     files.write_json(os.path.join(vc_workdir, name + ".json"),
@@ -357,26 +349,16 @@ def evaluate_conversion_workdir(vc_workdir: str, decoder_workdir: str, judge_wor
     return result
 
 
-def _words_judge(judge_workdir: str, sample_rate: int):
-    """An STT workdir's beam search, or pocketsphinx for ``'pocketsphinx'``."""
-    from voxjax.tts_evaluation import pocketsphinx_judge, stt_judge
-    if judge_workdir != "pocketsphinx":
-        return stt_judge(judge_workdir, beam=True)
-    judge = pocketsphinx_judge(sample_rate)
-    if judge is None:
-        raise ValueError("the pocketsphinx judge needs the eval extra: pip install -e '.[eval]'")
-    return judge
-
-
 COLUMNS = ("targets", "conversions", "cer_ratio", "cer", "source_cer", "copy_cer",
            "own_voice_cer", "target_accuracy", "source_named_target_rate",
            "source_rate", "target_voice_accuracy", "source_voice_rate", "judge_accuracy",
            "judge_voice_accuracy", "copy_voice_accuracy", "own_voice_voice_accuracy",
            "closer_to_target_rate", "unjudged_voice", "cos_target",
-           "cos_source", "source_cos_target", "mcd_target_db", "mcd_source_target_db")
+           "cos_source", "source_cos_target", "mcd_target_db", "mcd_source_target_db",
+           "dnsmos_ovrl", "source_dnsmos_ovrl")
 
 
 def markdown(reports: dict) -> str:
     """The summaries of :func:`evaluate_conversion` runs as one markdown table."""
     rows = [{"targets": name, **r["summary"]} for name, r in reports.items()]
-    return evaluation.markdown_table(rows, [c for c in COLUMNS if any(c in r for r in rows)])
+    return metrics.markdown_table(rows, [c for c in COLUMNS if any(c in r for r in rows)])

@@ -1,4 +1,5 @@
-"""Evaluation helpers: error rates (jiwer), latency, TTS metrics (MCD, Griffin-Lim), plots."""
+"""Metrics: error rates (jiwer), latency, mel-cepstral distortion, the Griffin-Lim baseline and
+markdown tables of results."""
 from __future__ import annotations
 
 import math
@@ -38,24 +39,6 @@ class Stopwatch:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
-
-
-def plot_curves(steps: list[int], series: dict[str, list[float]], path: str, title: str) -> None:
-    """Saves training curves (one line per series) as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for name, values in series.items():
-        ax.plot(steps[: len(values)], values, label=name)
-    ax.set_xlabel("step")
-    ax.set_yscale("log")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -111,30 +94,6 @@ def mel_cepstral_distortion(ref_wave: np.ndarray, syn_wave: np.ndarray, sample_r
     return float(np.mean(10.0 / math.log(10.0) * np.sqrt(2.0 * np.sum(diff ** 2, axis=1))))
 
 
-DNSMOS_RATE = 16000  # the rate speechmos's DNSMOS models take
-
-
-def dnsmos_scorer():
-    """``score(wave, sample_rate) -> {'dnsmos_sig', 'dnsmos_bak', 'dnsmos_ovrl',
-    'dnsmos_p808'}``: Microsoft's DNSMOS (P.835 signal, background, overall; P.808), from the
-    ONNX models that ship inside the ``speechmos`` wheel (no download). None when the ``eval``
-    extra is not installed. speechmos keeps its ONNX sessions after the first call, the slow
-    one (model loading), so one evaluation loads them once."""
-    try:
-        from speechmos import dnsmos
-    except ImportError:
-        return None
-
-    def score(wave: np.ndarray, sample_rate: int) -> dict[str, float]:
-        wave = np.asarray(wave, np.float32)
-        if sample_rate != DNSMOS_RATE:
-            wave = librosa.resample(wave, orig_sr=sample_rate, target_sr=DNSMOS_RATE)
-        result = dnsmos.run(np.clip(wave, -1.0, 1.0), DNSMOS_RATE)
-        return {f"dnsmos_{key}": float(result[f"{key}_mos"])
-                for key in ("sig", "bak", "ovrl", "p808")}
-    return score
-
-
 def griffin_lim(log_mel: np.ndarray, mel_cfg, n_iter: int = 32, seed: int = 0) -> np.ndarray:
     """Baseline vocoder: log-mel ``[T, n_mels]`` (:func:`voxjax.audio.log_mel`) -> ``[T * hop]``.
 
@@ -163,71 +122,3 @@ def griffin_lim(log_mel: np.ndarray, mel_cfg, n_iter: int = 32, seed: int = 0) -
                                 center=False, length=mel_cfg.context + frames * mel_cfg.hop_length,
                                 random_state=seed)
     return padded[mel_cfg.context:].astype(np.float32)
-
-
-# ----------------------------------------------------------------------------- TTS plots
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _token_labels(tokens) -> tuple[list[str], int]:
-    """Tick labels (a space shown as an open box) and a font size that keeps them legible."""
-    labels = ["\u2423" if str(t) == " " else str(t) for t in tokens]
-    return labels, 8 if len(labels) <= 40 else 5
-
-
-def plot_mel(mel: np.ndarray, path: str, title: str) -> None:
-    """Saves a log-mel spectrogram ``[T, n_mels]`` as a PNG (time left to right, low bins down)."""
-    plt = _pyplot()
-    mel = np.asarray(mel, np.float32)
-    fig, ax = plt.subplots(figsize=(8, 3))
-    image = ax.imshow(mel.T, origin="lower", aspect="auto", interpolation="none", cmap="magma")
-    fig.colorbar(image, ax=ax)
-    ax.set_xlabel("frame")
-    ax.set_ylabel("mel bin")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def plot_alignment(alignment: np.ndarray, path: str, title: str, tokens=None) -> None:
-    """Saves an attention/alignment matrix ``[T_mel, N_tokens]`` as a PNG, tokens on the y axis."""
-    plt = _pyplot()
-    alignment = np.asarray(alignment, np.float32)
-    fig, ax = plt.subplots(figsize=(8, max(3.0, min(12.0, 0.15 * alignment.shape[1]))))
-    image = ax.imshow(alignment.T, origin="lower", aspect="auto", interpolation="none",
-                      cmap="viridis")
-    fig.colorbar(image, ax=ax)
-    if tokens is not None:
-        labels, size = _token_labels(tokens)
-        ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels, fontsize=size)
-    ax.set_xlabel("mel frame")
-    ax.set_ylabel("token")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def plot_durations(durations, path: str, tokens=None, title: str = "token durations") -> None:
-    """Saves per-token durations (in frames) as a bar chart PNG, labelled with ``tokens``."""
-    plt = _pyplot()
-    durations = np.asarray(durations, np.float32).reshape(-1)
-    fig, ax = plt.subplots(figsize=(max(4.0, min(16.0, 0.2 * len(durations))), 3))
-    ax.bar(np.arange(len(durations)), durations, width=0.8)
-    if tokens is not None:
-        labels, size = _token_labels(tokens)
-        ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels, fontsize=size)
-    ax.set_xlabel("token")
-    ax.set_ylabel("frames")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
