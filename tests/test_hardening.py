@@ -468,7 +468,7 @@ def test_eval_from_another_directory_never_builds_a_corpus(capsys, tmp_path, mon
 
 # ---------------------------------------------------------------- pip install . (a wheel)
 
-def test_wheel_ships_the_configs_and_loads_them_without_the_checkout(tmp_path):
+def test_wheel_ships_the_configs_and_models_and_loads_them_without_the_checkout(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     shutil.copy(os.path.join(REPO, "setup.py"), src)
@@ -496,15 +496,18 @@ def test_wheel_ships_the_configs_and_loads_them_without_the_checkout(tmp_path):
             "assert voxjax.__file__.startswith(%r), "
             "voxjax.__file__; assert not __import__('os').path.isdir(c.CONFIG_DIR); "
             "print(c.find('stt_synth')); cfg = c.load('stt_synth_streaming', 'tiny'); "
-            "print(cfg.task, cfg.data.size); print(*[r.model_dir(n) for n in r.names()])"
-            % str(site))
+            "print(cfg.task, cfg.data.size); print(*[r.model_dir(n) for n in r.names()]); "
+            "import voxjax.cli as cli; cfg, _ = cli._parse_config(['--config', "
+            "'stt_synth_streaming:tiny', '--workdir', 'w', '--config.train.steps=3']); "
+            "print(cfg.model.streaming, cfg.train.steps)" % str(site))
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(site)), timeout=120)
     assert run.returncode == 0, run.stderr
-    found, loaded, models = run.stdout.splitlines()
+    found, loaded, models, from_cli = run.stdout.splitlines()
     assert found == str(site / "voxjax" / "configs" / "stt_synth.py")
     assert loaded == "stt 48"
     assert models.split() == sorted({str(site / os.path.dirname(p)) for p in published})
+    assert from_cli == "True 3"  # `voxjax train --config NAME:tiny` finds the wheel's config
 
 
 def test_resumed_run_keeps_the_speaker_table_it_derived():

@@ -54,15 +54,27 @@ class CLIError(UserError, ValueError):
 
 
 def _parse_config(argv: list[str]):
-    """Parses ``--config FILE[:arg]`` plus ``--config.a.b=v`` overrides with ml_collections."""
+    """Parses ``--config FILE_OR_NAME[:arg]`` plus ``--config.a.b=v`` overrides with
+    ml_collections; a name (``stt_synth``) is found like :func:`voxjax.config.load` finds it,
+    in the checkout's configs/ or in an installed wheel."""
     from absl import flags
     from ml_collections import config_flags
 
+    from voxjax import config as config_lib
+    argv = list(argv)
     for i, arg in enumerate(argv):  # config_flags would only say "earlier failure to load"
-        path = argv[i + 1] if arg == "--config" and i + 1 < len(argv) else (
-            arg[len("--config="):] if arg.startswith("--config=") else None)
-        if path and not os.path.exists(path.split(":")[0]):
-            raise CLIError(f"config file not found: {path.split(':')[0]}")
+        value_at = i + 1 if arg == "--config" and i + 1 < len(argv) else (
+            i if arg.startswith("--config=") else None)
+        if value_at is None:
+            continue
+        value = argv[value_at][len("--config="):] if value_at == i else argv[value_at]
+        name, colon, config_arg = value.partition(":")
+        try:  # a path, or a config name: configs/<name>.py or the installed voxjax.configs
+            path = config_lib.find(name)
+        except FileNotFoundError as e:
+            raise CLIError(str(e)) from None
+        resolved = path + colon + config_arg
+        argv[value_at] = "--config=" + resolved if value_at == i else resolved
     values = flags.FlagValues()
     # sys_argv: config_flags otherwise reads overrides from sys.argv, not from ``argv``.
     config_flags.DEFINE_config_file("config", None, "experiment config file", flag_values=values,
