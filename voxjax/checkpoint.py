@@ -193,12 +193,19 @@ class Checkpointer:
         self._manager.close()
 
 
-def _read_only_manager(workdir: str) -> tuple[ocp.CheckpointManager, int]:
+def _read_only_manager(workdir: str, partial: bool = False
+                       ) -> tuple[ocp.CheckpointManager, int]:
+    """A manager that only reads; ``partial``: its ``state`` item restores a sub-tree (the
+    parameters without the optimiser state) through Orbax's PyTree handler, which reads the
+    format the standard handler wrote."""
     directory = checkpoint_dir(workdir)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"no checkpoint in {workdir}")
+    handlers = _handlers()
+    if partial:
+        handlers["state"] = ocp.PyTreeCheckpointHandler()
     manager = ocp.CheckpointManager(
-        directory, item_handlers=_handlers(),
+        directory, item_handlers=handlers,
         # Not read_only=True: it logs two warnings per load; create=False already
         # keeps inference from writing anything.
         options=ocp.CheckpointManagerOptions(create=False))
@@ -242,6 +249,7 @@ def load_params(workdir: str, step: int | None = None) -> Any:
 
     Needs no template: shapes come from the checkpoint's metadata, and every array is placed
     on the first local device whatever mesh it was trained on (e.g. eight devices, one host).
+    Only the parameters are read, not the optimiser state beside them.
     A published model folder (:mod:`voxjax.registry`) gives its stored parameters.
     """
     workdir = registry.locate(workdir)
@@ -249,17 +257,18 @@ def load_params(workdir: str, step: int | None = None) -> Any:
         if step is not None:
             raise ValueError(f"{workdir} is a published model: it has no checkpoint steps")
         return registry.load_params(workdir)
-    manager, latest = _read_only_manager(workdir)
+    manager, latest = _read_only_manager(workdir, partial=True)
     step = latest if step is None else step
     try:
         metadata = manager.item_metadata(step)["state"]
         tree = getattr(metadata, "tree", metadata)
         device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-        abstract = jax.tree.map(
-            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree,
-            is_leaf=lambda m: hasattr(m, "shape") and hasattr(m, "dtype"))
-        restored = manager.restore(step, args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(abstract)))
+        abstract = {"params": jax.tree.map(
+            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree["params"],
+            is_leaf=lambda m: hasattr(m, "shape") and hasattr(m, "dtype"))}
+        restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+            item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+            partial_restore=True)))
     finally:
         manager.close()
     return restored["state"]["params"]
