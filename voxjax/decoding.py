@@ -5,10 +5,18 @@ a stream feeds them chunk by chunk, offline decoding (:func:`decode`) feeds ever
 and the two give the same text. Inputs are log posteriors ``[k, V]`` (natural log, blank id 0,
 other ids map to ``CharTokenizer().symbols``); outputs are label-id lists (no blanks), to turn
 into text with ``CharTokenizer.decode``.
+
+A long stream stays bounded: ``stable()`` says how many leading ids no later frame can change,
+and ``drop(n)`` forgets the first ``n`` of them (the caller has taken them), after which
+``partial()`` and ``finish()`` return only the ids after the dropped ones; the text is the same
+as without dropping. ``commit(n)`` makes the first ``n`` ids of the best hypothesis stable
+(the beam search drops the beams that disagree), for a stream whose beams keep disagreeing
+about text long past.
 """
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -16,6 +24,7 @@ from voxjax.text import CharTokenizer
 
 NEG_INF = -math.inf
 BLANK_ID = 0
+CACHE_ENTRIES = 50_000  # prior scores memoised per beam search before the memo starts over
 
 
 class GreedyCTC:
@@ -45,6 +54,17 @@ class GreedyCTC:
         """The final hypothesis."""
         return list(self.ids)
 
+    def stable(self) -> int:
+        """Leading ids no later frame can change: all of them (best path only grows)."""
+        return len(self.ids)
+
+    def drop(self, n: int) -> None:
+        """Forgets the first ``n`` ids (the merge of repeats across the cut is kept)."""
+        del self.ids[:n]
+
+    def commit(self, n: int) -> None:
+        """Nothing to do: every id is already stable."""
+
 
 class PrefixBeamSearch:
     """CTC prefix beam search in the log domain, frame-synchronous, optionally with a text prior.
@@ -61,7 +81,8 @@ class PrefixBeamSearch:
     and a whole utterance give the same text.
 
     Speed: per frame only labels in the top ``max_candidates`` whose log-prob exceeds
-    ``candidate_threshold`` are expanded, and prior scores are memoised per (prefix, char).
+    ``candidate_threshold`` are expanded, and prior scores are memoised per (the text the
+    prior reads, char).
     ``symbols``: id -> character table (default ``CharTokenizer().symbols``).
     """
 
@@ -75,16 +96,32 @@ class PrefixBeamSearch:
         self.max_candidates = max_candidates
         self.candidate_threshold = candidate_threshold
         self._ext_cache: dict[tuple[str, str], float] = {}
-        # Prefixes are character strings (hashable, cheap to extend, what the prior reads).
+        # Prefixes are character strings (hashable, cheap to extend, what the prior reads),
+        # after the dropped text, whose tail the prior still reads as context.
         self.beams: dict[str, list[float]] = {"": [0.0, NEG_INF]}  # -> [log pb, log pnb]
+        self._context = ""  # the end of the dropped text: what the prior and repeats read
+        # An n-gram prior reads its order's worth of characters; any other prior, all of them.
+        order = getattr(prior, "order", None) if prior is not None else 1
+        self._keep = None if order is None else max(1, order)
+
+    def _tail(self, context: str, prefix: str) -> str:
+        """The end of ``context + prefix`` that the prior reads."""
+        if self._keep is None:
+            return context + prefix
+        return (prefix if len(prefix) >= self._keep else context + prefix)[-self._keep:]
 
     def _extension(self, prefix: str, char: str) -> float:
         if self.prior is None:
             return 0.0
-        key = (prefix, char)
+        # Keyed by what the prior reads (the last characters of the whole text), so the memo
+        # does not hold every long prefix a beam has been.
+        tail = self._tail(self._context, prefix)
+        key = (tail, char)
         v = self._ext_cache.get(key)
         if v is None:
-            v = self.prior_weight * self.prior.log_prob(prefix, char) + self.length_bonus
+            if len(self._ext_cache) >= CACHE_ENTRIES:  # a memo, not a record: keep it bounded
+                self._ext_cache.clear()
+            v = self.prior_weight * self.prior.log_prob(tail, char) + self.length_bonus
             self._ext_cache[key] = v
         return v
 
@@ -106,7 +143,7 @@ class PrefixBeamSearch:
                 total = _logadd(pb, pnb)
                 entry = nxt.setdefault(prefix, [NEG_INF, NEG_INF])
                 entry[0] = _logadd(entry[0], total + p_blank)  # blank: prefix unchanged
-                last = prefix[-1] if prefix else None
+                last = prefix[-1] if prefix else self._context[-1:] or None
                 for char, p in cands:
                     new = prefix + char
                     target = nxt.setdefault(new, [NEG_INF, NEG_INF])
@@ -137,9 +174,33 @@ class PrefixBeamSearch:
             prefix, (pb, pnb) = item
             score = _logadd(pb, pnb)
             if self.prior is not None:
-                score += self.prior_weight * self.prior.end_log_prob(prefix)
+                score += self.prior_weight * self.prior.end_log_prob(self._context + prefix)
             return score
         return self._ids(max(self.beams.items(), key=final)[0])
+
+    def stable(self) -> int:
+        """Leading ids every beam shares: each later hypothesis extends one of the beams, so
+        no frame can change them."""
+        return len(os.path.commonprefix(list(self.beams)))
+
+    def drop(self, n: int) -> None:
+        """Forgets the first ``n`` ids (at most :meth:`stable`); scores are unchanged, and the
+        prior keeps reading the dropped text (an n-gram prior: its last ``order`` characters,
+        so memory stays bounded; a prior without an ``order``: all of it)."""
+        if not n:
+            return
+        if n > self.stable():
+            raise ValueError(f"cannot drop {n} ids: only {self.stable()} are stable")
+        self._context = self._tail(self._context, next(iter(self.beams))[:n])
+        self.beams = {prefix[n:]: score for prefix, score in self.beams.items()}
+
+    def commit(self, n: int) -> None:
+        """Keeps only the beams that agree with the best one on its first ``n`` ids, so that
+        :meth:`stable` is at least ``n``: for a stream whose beams would otherwise disagree
+        about old text for ever (its final text can then differ from an offline search,
+        which would have kept them)."""
+        head = max(self.beams.items(), key=lambda kv: _logadd(*kv[1]))[0][:n]
+        self.beams = {p: score for p, score in self.beams.items() if p.startswith(head)}
 
 
 def make_decoder(settings, prior=None):

@@ -39,6 +39,7 @@ from voxjax.text import CharTokenizer, TextError, split_sentences
 log = logging.getLogger(__name__)
 
 OFFLINE_PAD_MS = 2000  # offline transcription pads signals to a multiple of this (few shapes)
+MAX_UNSETTLED_CHARS = 200  # TranscriberSession.settle keeps no more text than this unsettled
 
 
 def chunk_samples(model, mel_cfg: audio.MelConfig, chunk_ms: int) -> int:
@@ -154,26 +155,31 @@ class StreamingTranscriber:
             results.append(Transcription(self.tokenizer.decode(ids), ids, lp))
         return results[0] if single else results
 
-    def session(self) -> "TranscriberSession":
-        """A single-stream live session: ``feed(samples) -> partial text``, ``finish() -> text``."""
-        return TranscriberSession(self)
+    def session(self, keep_log_probs: bool = True) -> "TranscriberSession":
+        """A single-stream live session: ``feed(samples) -> partial text``, ``finish() -> text``
+        (see :class:`TranscriberSession` for ``keep_log_probs``)."""
+        return TranscriberSession(self, keep_log_probs)
 
 
 class TranscriberSession:
     """Buffers arbitrary-size sample blocks, runs the jitted step per full chunk and feeds the
     frame-synchronous decoder; the partial hypothesis is readable after every chunk."""
 
-    def __init__(self, transcriber: StreamingTranscriber):
-        """Starts from the zero state (batch 1)."""
+    def __init__(self, transcriber: StreamingTranscriber, keep_log_probs: bool = True):
+        """Starts from the zero state (batch 1). ``keep_log_probs=False``: :attr:`log_probs`
+        stays empty, so a session of any length holds a bounded amount of memory (with
+        :meth:`settle` taking the text out as it becomes final)."""
         self.t = transcriber
         self.state = transcriber.init_state(transcriber.params, 1)
         self.decoder = transcriber.decoder()
         self._pending = np.zeros((0,), np.float32)
         self._samples = 0  # real samples received
         self._frames = 0  # posterior frames fed to the decoder
+        self.keep_log_probs = keep_log_probs
         self._log_probs: list[np.ndarray] = []
         self._text_ids: list[int] = []  # the hypothesis last turned into text ...
         self._text_pieces: list[str] = []  # ... and its symbols, one string per id
+        self._taken_final = 0  # ids of the final hypothesis that settle() has taken
         self.finished = False
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:
@@ -183,14 +189,21 @@ class TranscriberSession:
         return np.asarray(lp)[0]
 
     def _accept(self, lp: np.ndarray) -> None:
-        self._log_probs.append(lp)
+        if self.keep_log_probs:
+            self._log_probs.append(lp)
         self.decoder.advance(lp)
         self._frames += len(lp)
 
     @property
     def text(self) -> str:
-        """The current hypothesis (partial until :meth:`finish`)."""
+        """The current hypothesis (partial until :meth:`finish`), after the text
+        :meth:`settle` has taken."""
+        return "".join(self._pieces())
+
+    def _pieces(self) -> list[str]:
+        """The current hypothesis as one string per id."""
         ids = self.decoder.finish() if self.finished else self.decoder.partial()
+        ids = ids[self._taken_final:]
         # Decode only what changed since the last call: hypotheses mostly grow at the end, and
         # decoding the whole of a long one after every chunk would cost O(length) each time.
         keep = min(len(ids), len(self._text_ids))
@@ -199,11 +212,37 @@ class TranscriberSession:
         decode = self.t.tokenizer.decode
         self._text_pieces = self._text_pieces[:keep] + [decode([i]) for i in ids[keep:]]
         self._text_ids = list(ids)
-        return "".join(self._text_pieces)
+        return self._text_pieces
+
+    def settle(self, limit: int = MAX_UNSETTLED_CHARS) -> str:
+        """Takes the start of the hypothesis that no later audio can change, up to its last
+        space, out of the session and returns it; :attr:`text` then holds only the rest. The
+        settled pieces and the last text join up to what the session would have given without
+        settling. The rest is kept under ``limit`` characters: past it, the settled text is
+        taken even mid-word (noise can make one endless "word"), and a beam search commits to
+        its best beam (``decoder.commit``: the one case where a stream's text can differ from
+        the offline one). After :meth:`finish` the whole rest is settled."""
+        pieces = self._pieces()
+        if not self.finished and len(pieces) > limit:
+            self.decoder.commit(len(pieces) - limit)
+        stable = len(pieces) if self.finished else self.decoder.stable()
+        cut = next((i + 1 for i in range(stable - 1, -1, -1) if pieces[i].endswith(" ")), 0)
+        if self.finished or len(pieces) - cut > limit:
+            cut = stable
+        if not cut:
+            return ""
+        if self.finished:  # the final hypothesis no longer changes: skip what was taken
+            self._taken_final += cut
+        else:
+            self.decoder.drop(cut)
+        settled = "".join(pieces[:cut])
+        del self._text_ids[:cut], self._text_pieces[:cut]
+        return settled
 
     @property
     def log_probs(self) -> np.ndarray:
-        """Posteriors ``[frames, V]`` of every frame decoded so far."""
+        """Posteriors ``[frames, V]`` of every frame decoded so far (kept unless the session
+        was made with ``keep_log_probs=False``)."""
         if not self._log_probs:
             return np.zeros((0, self.t.model.vocab_size), np.float32)
         return np.concatenate(self._log_probs, axis=0)
@@ -227,7 +266,7 @@ class TranscriberSession:
         """Flushes the partial chunk (zero-padded), keeps only the frames the real samples cover
         and returns the final text."""
         if not self.finished:
-            if self._pending.size or not self._log_probs:
+            if self._pending.size or not self._frames:  # nothing yet: one silent chunk
                 chunk = np.zeros((self.t.chunk_samples,), np.float32)
                 chunk[: self._pending.size] = self._pending
                 lp = self._run(chunk)
