@@ -4,39 +4,40 @@
 
 Built on aiohttp: one small, well-kept library is the HTTP server, the WebSocket server and
 (for the tests and ``benchmarks/live.py``) the client, with no ASGI stack between. The models
-load and compile once (:meth:`LiveModels.warm_up`) before the port opens; ``/healthz`` then
-says ready. ``/`` serves the page (``voxjax/live_page/``, plain HTML + JS, no CDN), ``/ws`` the
-protocol of ``docs/live.md``:
+load and compile once (:meth:`LiveModels.warm_up`) before the port opens. ``/`` serves the page
+(``voxjax/live_page/``, plain HTML + JS, no CDN), ``/healthz`` the state, ``/ws`` the protocol
+and limits of ``docs/live.md`` (start, audio frames or speak texts, stop; ready, final and
+partial text, audio frames, timing, end, error).
 
-  client -> ``{"type": "start", "mode": "transcribe" | "speak" | "convert", "sample_rate": R,
-            "format": "s16" | "f32", "speaker": S}``, then binary frames of mono PCM at R
-            (transcribe, convert) or ``{"type": "speak", "text": T}`` messages (speak), and
-            ``{"type": "stop"}`` to end the input
-  server -> ``{"type": "ready", ...}``; ``{"type": "partial" | "final", "text": T}``; binary
-            frames of 16-bit PCM (synthesised or converted speech); ``{"type": "timing",
-            "compute_ms": .., "audio_ms": ..}`` per chunk and ``first_audio_ms`` per sentence;
-            ``{"type": "end"}`` after a stop or a sentence; ``{"type": "error", "message": M}``
-
-Every session owns its streaming state (``TranscriberSession``, ``ConverterSession``, a
-synthesis generator) and drops it when its socket closes. Compute runs on a small thread pool
-so that one session's step never blocks the event loop (the jitted steps release the GIL).
-Any protocol violation sends that client one error message and closes it; other sessions go on.
+Every session owns its streaming state and drops it when its socket closes; what it holds does
+not grow with its length (settled text is sent and forgotten, a recording goes to disk as it
+arrives). Compute runs on thread pools, so no step blocks the event loop (the jitted steps
+release the GIL): real-time audio on its own pool, synthesis and audio sent faster than real
+time on one bulk thread. The server is meant for one person's browser: it answers only to the
+names it is reached by, takes WebSockets only from its own page, and deadlines and caps per
+address keep idle sockets from locking real users out (:class:`ServerLimits`). Any protocol
+violation sends that client one error message and closes it; other sessions go on.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import gc
+import ipaddress
 import json
 import logging
 import os
+import secrets
 import time
+import urllib.parse
 
 import numpy as np
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from voxjax import text as textlib
+from voxjax import files, text as textlib
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,30 @@ MODES = ("transcribe", "speak", "convert")
 FORMATS = {"s16": 2, "f32": 4}  # bytes per sample
 MAX_FRAME_SECONDS = 2.0  # one binary frame holds at most this much audio
 MAX_TEXT_CHARS = 2000  # one speak message
-MAX_SESSIONS = 16
-HARD_MESSAGE_BYTES = 1 << 20  # aiohttp's own limit: past it the socket closes with 1009
+# Past this the socket closes with 1009: room for the largest legal message (2 s of f32 audio
+# at 32 kHz), not for a client's megabytes.
+HARD_MESSAGE_BYTES = 1 << 18
+MAX_SESSIONS = 16  # ServerLimits' defaults, one per flag of voxjax serve
+MAX_PER_ADDRESS = 4
+START_TIMEOUT_S = 5.0
+IDLE_TIMEOUT_S = 30.0
+REALTIME_BURST_S = 2.0  # audio a session may run ahead of the wall clock and still be live
+SPEAK_LEAD_S = 10.0  # synthesised audio a speak session may be ahead of real time
+HEARTBEAT_S = 30.0  # pings find peers that vanished without closing
+CLOSE_TIMEOUT_S = 2.0  # how long a closing handshake may take (shutdown closes every socket)
+RECENT_RECORDINGS = 100  # paths kept in LiveServer.recorded
 
 
 class ProtocolError(ValueError):
     """A client broke the protocol: the one-line message it gets before its socket closes."""
+
+    code = WSCloseCode.POLICY_VIOLATION
+
+
+class Refused(ProtocolError):
+    """The server cannot take this client now (full, warming up): it may try again later."""
+
+    code = WSCloseCode.TRY_AGAIN_LATER
 
 
 def to_pcm16(wave: np.ndarray) -> bytes:
@@ -145,11 +164,42 @@ class LiveModels:
             list(self.synthesizer.stream("Hello there, this is a warm up.", self.speaker))
 
 
+class Recording:
+    """A session's input audio, written to disk as it arrives (float samples: exactly what the
+    session decoded) into a hidden temporary file that :meth:`close` renames to ``path``, so a
+    reader never sees half a recording. The name (UTC start time, random tag, mode) is new for
+    every session of every server run: a restarted server never overwrites an earlier one."""
+
+    def __init__(self, folder: str, mode: str, rate: int):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        self.path = os.path.join(folder, f"{stamp}-{secrets.token_hex(4)}_{mode}.wav")
+        self.rate = rate
+        self._files = contextlib.ExitStack()
+        self._sound = None
+
+    def write(self, samples: np.ndarray) -> None:
+        """Appends samples (opens the file on the first call)."""
+        import soundfile as sf
+        if self._sound is None:
+            raw = self._files.enter_context(files.atomic_open(self.path, "wb"))
+            self._sound = self._files.enter_context(
+                sf.SoundFile(raw, "w", self.rate, 1, "FLOAT", format="WAV"))
+        self._sound.write(samples)
+
+    def close(self) -> str | None:
+        """Finishes the file (header, fsync, rename); its path, or None when nothing came."""
+        if self._sound is None:
+            return None
+        self._sound = None
+        self._files.close()  # the header is written before the rename
+        return self.path
+
+
 class Session:
     """One connection's streaming state after its ``start`` message; the methods return the
-    messages to send (dicts as JSON, bytes as binary frames). Runs on the compute pool."""
+    messages to send (dicts as JSON, bytes as binary frames). Runs on the compute pools."""
 
-    def __init__(self, models: LiveModels, start: dict):
+    def __init__(self, models: LiveModels, start: dict, record_dir: str | None = None):
         mode = start.get("mode")
         if mode not in MODES:
             raise ProtocolError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
@@ -167,19 +217,21 @@ class Session:
         self.max_frame_bytes = int(MAX_FRAME_SECONDS * rate) * FORMATS[self.format]
         speaker = start.get("speaker") or models.speaker
         self.speaker = speaker
-        self._last_text = ""
+        self._partial = ""  # the last partial sent
         self.stopped = False  # transcribe and convert take no audio after their stop
-        self.received: list[np.ndarray] = []  # the input audio, kept when the server records
-        self.keep_input = False
+        self._clock = None  # (wall time of the first frame, audio seconds received since)
+        self.heard_until = 0.0  # speak: when the listener will have played what was sent
         try:
             if mode == "transcribe":
-                self.stream = models.transcriber.session()
+                self.stream = models.transcriber.session(keep_log_probs=False)
             elif mode == "convert":
                 self.stream = models.converter.session(speaker)
             elif speaker is not None:
                 models.synthesizer.task.speaker_id(speaker)  # unknown voices fail at start
         except ValueError as e:
             raise ProtocolError(str(e)) from None
+        self.recording = (Recording(record_dir, mode, rate)
+                          if record_dir and mode != "speak" else None)
 
     def ready(self) -> dict:
         """The ``ready`` message: what the session will accept and send."""
@@ -187,8 +239,17 @@ class Session:
                 "format": self.format, "speaker": self.speaker,
                 "max_frame_bytes": self.max_frame_bytes}
 
+    def realtime(self, frame_bytes: int) -> bool:
+        """Counts a frame of input; False once the input runs more than
+        :data:`REALTIME_BURST_S` ahead of the wall clock (a file, not a microphone: bulk)."""
+        now = time.monotonic()
+        start, seconds = self._clock or (now, 0.0)
+        seconds += frame_bytes / FORMATS[self.format] / self.rate
+        self._clock = start, seconds
+        return seconds <= now - start + REALTIME_BURST_S
+
     def audio(self, data: bytes) -> list:
-        """One binary frame of input audio -> partial transcript or converted audio."""
+        """One binary frame of input audio -> transcript messages or converted audio."""
         if self.mode == "speak":
             raise ProtocolError("speak sessions take text messages, not audio frames")
         if self.stopped:
@@ -197,15 +258,12 @@ class Session:
             raise ProtocolError(f"binary frame of {len(data)} bytes is over the "
                                 f"{self.max_frame_bytes}-byte limit ({MAX_FRAME_SECONDS:g} s)")
         samples = from_pcm(data, self.format)
-        if self.keep_input:
-            self.received.append(samples)
+        if self.recording is not None:
+            self.recording.write(samples)
         start = time.perf_counter()
         if self.mode == "transcribe":
-            text = self.stream.feed(samples)
-            out = []
-            if text != self._last_text:
-                self._last_text = text
-                out.append({"type": "partial", "text": text})
+            self.stream.feed(samples)
+            out = self._transcript()
         else:
             converted = self.stream.feed(samples)
             out = [to_pcm16(converted)] if converted.size else []
@@ -213,17 +271,36 @@ class Session:
                   "audio_ms": 1e3 * samples.size / self.rate}
         return out + [timing]
 
+    def _transcript(self) -> list:
+        # Settled text goes out once and leaves the session; only the unsettled rest is resent
+        # as it changes, so no message grows with the length of the talk.
+        out = []
+        settled = self.stream.settle()
+        if settled:
+            out.append({"type": "final", "text": settled})
+            self._partial = ""  # a final clears the client's partial
+        partial = self.stream.text
+        if partial != self._partial:
+            self._partial = partial
+            out.append({"type": "partial", "text": partial})
+        return out
+
     def stop(self) -> list:
-        """The end of the input: the final transcript, or the rest of the converted audio."""
+        """The end of the input: the last final text, or the rest of the converted audio."""
         if self.stopped:
             raise ProtocolError("a second stop message")
         self.stopped = self.mode != "speak"
         if self.mode == "transcribe":
-            return [{"type": "final", "text": self.stream.finish()}, {"type": "end"}]
+            self.stream.finish()
+            return [{"type": "final", "text": self.stream.settle()}, {"type": "end"}]
         if self.mode == "convert":
             rest = self.stream.finish()
             return ([to_pcm16(rest)] if rest.size else []) + [{"type": "end"}]
         return [{"type": "end"}]
+
+    def close(self) -> str | None:
+        """Ends the session: finishes its recording; the recording's path, if any."""
+        return self.recording.close() if self.recording is not None else None
 
     def speak(self, message: dict):
         """A ``speak`` message -> a generator of messages: audio chunks as they are made, the
@@ -258,13 +335,37 @@ class Session:
 
 @dataclasses.dataclass
 class ServerLimits:
-    """What one server allows (module constants by default)."""
+    """What one server allows; ``voxjax serve`` has a flag for each (ValueError, one line,
+    for a limit below 1 or a timeout that is not positive)."""
 
-    max_sessions: int = MAX_SESSIONS
-    allowed_origins: tuple[str, ...] = ()  # besides the server's own address
+    max_sessions: int = MAX_SESSIONS  # started sessions at once
+    max_per_address: int = MAX_PER_ADDRESS  # open sockets per client address, started or not
+    start_timeout: float = START_TIMEOUT_S  # from the socket opening to its start message
+    idle_timeout: float = IDLE_TIMEOUT_S  # a session sending nothing while no work runs
+    allowed_hosts: tuple[str, ...] = ()  # Host names besides the addresses the server is at
+    allowed_origins: tuple[str, ...] = ()  # page origins besides the server's own
+
+    def __post_init__(self):
+        for name in ("max_sessions", "max_per_address"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("start_timeout", "idle_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, "
+                                 f"got {getattr(self, name)}")
+        self.allowed_hosts = tuple(h.lower() for h in self.allowed_hosts)
 
 
 _SENTINEL = object()
+
+
+def _address(text: str):
+    """An IP address (IPv4-mapped IPv6 as IPv4, zone dropped), or None for a name."""
+    try:
+        address = ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
 
 
 class LiveServer:
@@ -272,21 +373,79 @@ class LiveServer:
 
     def __init__(self, models: LiveModels, limits: ServerLimits | None = None, workers: int = 2,
                  record_dir: str | None = None):
-        """``record_dir``: write each session's input audio there as ``NNNN_<mode>.wav`` when
-        it ends (what the server heard, e.g. to rerun ``voxjax transcribe`` on it)."""
+        """``record_dir``: write each session's input audio there (:class:`Recording`: what
+        the server heard, e.g. to rerun ``voxjax transcribe`` on it)."""
         self.models, self.limits = models, limits or ServerLimits()
-        self.record_dir, self.recorded = record_dir, []
-        self.sessions = 0
+        self.record_dir = record_dir
+        self.recorded = collections.deque(maxlen=RECENT_RECORDINGS)  # the latest paths
+        self.sessions = 0  # started sessions
         self.ready = False
+        self._per_address: collections.Counter = collections.Counter()
+        self._sockets: set[web.WebSocketResponse] = set()
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="voxjax-live")
-        self.app = web.Application()
+        # One thread: synthesis and faster-than-real-time audio take turns, a chunk at a time.
+        self.bulk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="voxjax-bulk")
+        self.app = web.Application(middlewares=[self._check_host])
         self.app.add_routes([web.get("/", self._page), web.get("/healthz", self._health),
                              web.get("/ws", self._websocket),
                              web.static("/static", PAGE_DIR)])
-        self.app.on_shutdown.append(self._close_pool)
+        self.app.on_shutdown.append(self._close_sockets)
+        self.app.on_cleanup.append(self._close_pools)
 
-    async def _close_pool(self, app) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+    async def _close_sockets(self, app) -> None:
+        # Sessions end through their normal path (recordings finished) before the pools go.
+        await asyncio.gather(*[ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+                               for ws in list(self._sockets)], return_exceptions=True)
+
+    async def _close_pools(self, app) -> None:
+        for pool in (self.pool, self.bulk):  # each holds a chunk per session at most
+            await asyncio.to_thread(pool.shutdown)
+
+    # ------------------------------------------------------------------------- who may talk
+
+    def host_allowed(self, request: web.Request) -> bool:
+        """Whether the ``Host`` header names this server: the address the connection reached
+        (``localhost`` too when that is a loopback address) or an ``allowed_hosts`` name. A
+        page on a rebound name (evil.example -> 127.0.0.1) sends its own name and is refused."""
+        name = urllib.parse.urlsplit("//" + request.headers.get("Host", "")).hostname
+        if not name:
+            return False
+        if name in self.limits.allowed_hosts:
+            return True
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        local = _address(str(sockname[0])) if sockname else None
+        if local is None:
+            return False
+        return _address(name) == local or (name == "localhost" and local.is_loopback)
+
+    def origin_allowed(self, request: web.Request) -> bool:
+        """Whether a WebSocket may open: no ``Origin`` (not a browser), an ``allowed_origins``
+        entry, or the origin of the page this server served under the (checked) ``Host``."""
+        origin = request.headers.get("Origin")
+        if origin is None or origin in self.limits.allowed_origins:
+            return True
+        parts = urllib.parse.urlsplit(origin)
+        return (parts.scheme in ("http", "https")
+                and parts.netloc.lower() == request.headers.get("Host", "").lower())
+
+    @web.middleware
+    async def _check_host(self, request: web.Request, handler):
+        if not self.host_allowed(request):
+            return web.Response(status=403, text="host not allowed: serve other names with "
+                                                 "--allow-host\n")
+        return await handler(request)
+
+    def _refusal(self, address: str | None) -> str | None:
+        if not self.ready:
+            return "server is warming up"
+        if self.sessions >= self.limits.max_sessions:
+            return f"server is full ({self.limits.max_sessions} sessions): try again later"
+        if self._per_address[address] >= self.limits.max_per_address:
+            return (f"too many connections from your address "
+                    f"({self.limits.max_per_address}): close one first")
+        return None
+
+    # ------------------------------------------------------------------------- routes
 
     async def _page(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(os.path.join(PAGE_DIR, "index.html"))
@@ -299,97 +458,128 @@ class LiveServer:
                                   "speaker": self.models.speaker,
                                   "max_sessions": self.limits.max_sessions})
 
-    def _origin_allowed(self, request: web.Request) -> bool:
-        origin = request.headers.get("Origin")
-        if origin is None:  # not a browser: no cross-site risk
-            return True
-        own = {f"{request.scheme}://{request.host}"}
-        return origin in own or origin in self.limits.allowed_origins
-
-    async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+    async def _run(self, fn, *args, bulk: bool = False):
+        pool = self.bulk if bulk else self.pool
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if not self._origin_allowed(request):
+        if not self.origin_allowed(request):
             return web.Response(status=403, text="origin not allowed\n")
-        ws = web.WebSocketResponse(max_msg_size=HARD_MESSAGE_BYTES, heartbeat=30)
+        ws = web.WebSocketResponse(max_msg_size=HARD_MESSAGE_BYTES, heartbeat=HEARTBEAT_S,
+                                   timeout=CLOSE_TIMEOUT_S)
         await ws.prepare(request)
-        if not self.ready or self.sessions >= self.limits.max_sessions:
-            why = ("server is warming up" if not self.ready else
-                   f"server is full ({self.limits.max_sessions} sessions): try again later")
+        address = request.remote
+        why = self._refusal(address)
+        if why:
             await ws.send_json({"type": "error", "message": why})
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER)
             return ws
-        self.sessions += 1
+        self._per_address[address] += 1
+        self._sockets.add(ws)
         try:
             await self._serve(ws)
         except ProtocolError as e:
             if not ws.closed:
                 await ws.send_json({"type": "error", "message": str(e)})
-                await ws.close(code=WSCloseCode.POLICY_VIOLATION)
-        except (ConnectionResetError, asyncio.CancelledError):
+                await ws.close(code=e.code)
+        except ConnectionResetError:
             pass  # the client went away: its session is dropped below
         except Exception:  # a bug, not the client's fault: say so, keep serving the others
             log.exception("live session failed")
             if not ws.closed:
                 await ws.send_json({"type": "error", "message": "internal server error (logged)"})
                 await ws.close(code=WSCloseCode.INTERNAL_ERROR)
-        finally:
-            self.sessions -= 1
+        finally:  # cancellation (shutdown) passes through, after the counts are released
+            self._sockets.discard(ws)
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
         return ws
 
-    async def _serve(self, ws: web.WebSocketResponse) -> None:
-        opened: list[Session] = []  # the session, once a start message made one
-        try:
-            await self._receive(ws, opened)
-        finally:
-            if opened and self.record_dir:
-                self._record(opened[0])
-
-    async def _receive(self, ws: web.WebSocketResponse, opened: list) -> None:
-        async for msg in ws:
-            session = opened[0] if opened else None
-            if msg.type == WSMsgType.BINARY:
-                if session is None:
-                    raise ProtocolError("audio before the start message")
-                await self._send(ws, await self._run(session.audio, msg.data))
-            elif msg.type == WSMsgType.TEXT:
-                try:
-                    message = json.loads(msg.data)
-                except json.JSONDecodeError:
-                    raise ProtocolError("message is not valid JSON") from None
-                if not isinstance(message, dict) or "type" not in message:
-                    raise ProtocolError("message must be a JSON object with a 'type'")
-                kind = message["type"]
-                if kind == "start":
-                    if session is not None:
-                        raise ProtocolError("this connection has already started a session")
-                    session = await self._run(Session, self.models, message)
-                    session.keep_input = bool(self.record_dir)
-                    opened.append(session)
-                    await ws.send_json(session.ready())
-                elif session is None:
-                    raise ProtocolError(f"{kind!r} message before the start message")
-                elif kind == "stop":
-                    await self._send(ws, await self._run(session.stop))
-                elif kind == "speak":
-                    chunks = session.speak(message)
-                    while (item := await self._run(next, chunks, _SENTINEL)) is not _SENTINEL:
-                        await self._send(ws, [item])
-                else:
-                    raise ProtocolError(f"unknown message type {kind!r}")
-            elif msg.type == WSMsgType.ERROR:
+    async def _receive(self, ws: web.WebSocketResponse, timeout: float, what: str):
+        """The next data message, None once the socket closes; ProtocolError past ``timeout``."""
+        while True:
+            try:
+                msg = await ws.receive(timeout=timeout)
+            except asyncio.TimeoutError:
+                raise ProtocolError(f"no {what} within {timeout:g} s: closing") from None
+            if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT):
+                return msg
+            if msg.type == WSMsgType.ERROR:
                 log.info("websocket closed with error: %s", ws.exception())
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
+                            WSMsgType.ERROR):
+                return None
 
-    def _record(self, session: Session) -> None:
-        import soundfile as sf
-        if not session.received:
+    async def _serve(self, ws: web.WebSocketResponse) -> None:
+        msg = await self._receive(ws, self.limits.start_timeout, "start message")
+        if msg is None:
             return
-        os.makedirs(self.record_dir, exist_ok=True)
-        path = os.path.join(self.record_dir, f"{len(self.recorded):04d}_{session.mode}.wav")
-        # Float samples: exactly what the session decoded (16-bit would round some by 1 LSB).
-        sf.write(path, np.concatenate(session.received), session.rate, subtype="FLOAT")
-        self.recorded.append(path)
+        if msg.type == WSMsgType.BINARY:
+            raise ProtocolError("audio before the start message")
+        message = self._parse(msg.data)
+        if message["type"] != "start":
+            raise ProtocolError(f"{message['type']!r} message before the start message")
+        if self.sessions >= self.limits.max_sessions:
+            raise Refused(f"server is full ({self.limits.max_sessions} sessions): "
+                          "try again later")
+        self.sessions += 1  # counted before the await, so two starts cannot both take the last
+        try:
+            session = await self._run(Session, self.models, message, self.record_dir)
+        except BaseException:
+            self.sessions -= 1
+            raise
+        try:
+            await ws.send_json(session.ready())
+            await self._converse(ws, session)
+        finally:
+            self.sessions -= 1
+            # Off the event loop, and to the end even when this handler is cancelled.
+            await asyncio.shield(self._run(self._end, session))
+
+    def _end(self, session: Session) -> None:
+        path = session.close()
+        if path:
+            self.recorded.append(path)
+
+    @staticmethod
+    def _parse(data: str) -> dict:
+        try:
+            message = json.loads(data)
+        except json.JSONDecodeError:
+            raise ProtocolError("message is not valid JSON") from None
+        if not isinstance(message, dict) or "type" not in message:
+            raise ProtocolError("message must be a JSON object with a 'type'")
+        return message
+
+    async def _converse(self, ws: web.WebSocketResponse, session: Session) -> None:
+        # One message in work per session: the next waits in the socket (aiohttp's 64 KiB
+        # buffer, then TCP back-pressure), so a client cannot queue work on the server.
+        while (msg := await self._receive(ws, self.limits.idle_timeout, "message")) is not None:
+            if msg.type == WSMsgType.BINARY:
+                bulk = not session.realtime(len(msg.data))
+                await self._send(ws, await self._run(session.audio, msg.data, bulk=bulk))
+                continue
+            message = self._parse(msg.data)
+            kind = message["type"]
+            if kind == "start":
+                raise ProtocolError("this connection has already started a session")
+            if kind == "stop":
+                await self._send(ws, await self._run(session.stop))
+            elif kind == "speak":
+                await self._speak(ws, session, session.speak(message))
+            else:
+                raise ProtocolError(f"unknown message type {kind!r}")
+
+    async def _speak(self, ws: web.WebSocketResponse, session: Session, chunks) -> None:
+        while (item := await self._run(next, chunks, _SENTINEL, bulk=True)) is not _SENTINEL:
+            await self._send(ws, [item])
+            if isinstance(item, bytes):
+                # The listener plays in real time: running further ahead helps nobody and
+                # takes the cores from live audio.
+                now = time.monotonic()
+                session.heard_until = max(session.heard_until, now) + len(item) / 2 / session.rate
+                await asyncio.sleep(max(0.0, session.heard_until - SPEAK_LEAD_S - now))
 
     @staticmethod
     async def _send(ws: web.WebSocketResponse, messages: list) -> None:

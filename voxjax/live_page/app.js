@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const live = {  // read by the browser test
   sampleRate: 16000, receivedSamples: 0, playedSamples: 0, finalText: null, errors: [],
-  computeMs: [], firstAudioMs: null,
+  computeMs: [], firstAudioMs: null, settled: "",
 };
 window.voxjax = live;
 let context = null, playback = null, mic = null, capture = null, socket = null;
@@ -61,12 +61,16 @@ function connect(start, onReady) {
   ws.onmessage = (event) => {
     if (event.data instanceof ArrayBuffer) { play(event.data); return; }
     const m = JSON.parse(event.data);
+    // The transcript is the finals so far (pieces that no longer change) + the last partial.
     if (m.type === "ready") onReady(ws);
-    else if (m.type === "partial") $("transcript").textContent = m.text;
+    else if (m.type === "partial") $("transcript").textContent = live.settled + m.text;
     else if (m.type === "final") {
-      live.finalText = m.text;
-      $("transcript").textContent = m.text;
+      live.settled += m.text;
+      $("transcript").textContent = live.settled;
+    } else if (m.type === "end" && start.mode === "transcribe") {
+      live.finalText = live.settled;
       $("transcript").dataset.final = "1";
+      ws.close();
     } else if (m.type === "timing") {
       if (m.compute_ms !== undefined && m.audio_ms !== undefined) live.computeMs.push(m.compute_ms);
       if (m.first_audio_ms !== undefined) live.firstAudioMs = m.first_audio_ms;
@@ -91,6 +95,7 @@ async function listen() {
   $("transcript").textContent = "";
   delete $("transcript").dataset.final;
   live.finalText = null;
+  live.settled = "";
   mic = await navigator.mediaDevices.getUserMedia({
     audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
   });
