@@ -161,3 +161,17 @@ def test_shared_data_paths_are_stored_portably(tiny_streaming_workdir, tmp_path,
     monkeypatch.setattr(config_lib, "SHARED_DATA", str(tmp_path / "elsewhere"))
     assert checkpoint.load_config(path).data.root == str(
         tmp_path / "elsewhere" / os.path.basename(root))
+
+
+def test_serve_without_model_flags_serves_the_published_models(
+        tiny_streaming_workdir, tmp_path, monkeypatch, capsys):
+    from voxjax import live
+    monkeypatch.setattr(registry, "REGISTRY_DIR", str(tmp_path / "registry"))
+    code, _, errors = run_cli(capsys, "serve")
+    assert_one_line_error(code, errors, "no published models")
+    registry.export(tiny_streaming_workdir, "stt-en")
+    served = {}
+    monkeypatch.setattr(live, "serve", lambda models, host, port, limits: served.update(
+        modes=models.modes, host=host))
+    code, _, errors = run_cli(capsys, "serve")
+    assert code == 0 and not errors and served == {"modes": ["transcribe"], "host": "127.0.0.1"}

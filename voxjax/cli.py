@@ -21,7 +21,8 @@
     voxjax convert --vc W1 --decoder W2 [--stt W3] [--speaker S | --target-wav REF.wav]
                    [--stream] [--chunk-ms N] --out OUT.wav IN.wav
     voxjax convert --via-text --stt W1 --tts W2 --decoder W3 [--speaker S] --out OUT.wav IN.wav
-    voxjax serve --stt W [--tts W --decoder W] [--vc W --speaker S] [--host H] [--port P]
+    voxjax serve [--model NAME ... | --stt W [--tts W --decoder W] [--vc W --speaker S]]
+                 [--host H] [--port P]
     voxjax main --workdir W [--tiny] [--lanes N] [--real-data DIR]
 
 Known failures (bad audio or text, missing data or checkpoints, wrong config keys: see
@@ -298,8 +299,37 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def _published_roles(names: list[str]) -> dict[str, str]:
+    """``{'stt'|'tts'|'vc'|'decoder': folder}`` of published models by their task; a voice or a
+    converter brings the decoder it was published with."""
+    from voxjax import checkpoint, registry
+    roles = {}
+    for name in names:
+        folder = registry.model_dir(name)
+        task = checkpoint.load_config(folder).task
+        if task not in ("stt", "tts", "vc"):
+            raise CLIError(f"--model {name} is a {task!r} model; serve takes stt, tts and vc ones")
+        roles[task] = folder
+        if task in ("tts", "vc"):
+            roles["decoder"] = registry.required(folder, "decoder")
+    return roles
+
+
 def cmd_serve(args) -> int:
-    from voxjax import live
+    """The live server; with no model flags, the published models (stt-en, tts-kathleen,
+    vc-kathleen: those that are installed)."""
+    from voxjax import live, registry
+    if args.model and (args.stt or args.tts or args.vc):
+        raise CLIError("give --model NAME or workdir flags (--stt, --tts, --vc), not both")
+    if not (args.model or args.stt or args.tts or args.vc):
+        args.model = [n for n in ("stt-en", "tts-kathleen", "vc-kathleen")
+                      if n in registry.names()]
+        if not args.model:
+            raise CLIError("no model flags and no published models: give --stt, --tts or --vc")
+    if args.model:
+        roles = _published_roles(args.model)
+        args.stt, args.tts, args.vc = roles.get("stt"), roles.get("tts"), roles.get("vc")
+        args.decoder = args.decoder or roles.get("decoder")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger(__name__).warning("serving on %s: reachable from other machines",
                                             args.host)
@@ -420,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output wav")
     p.add_argument("input", help="source recording (any soundfile format)")
     p = sub.add_parser("serve", help="live server: transcribe, speak and convert from a browser")
+    p.add_argument("--model", action="append", metavar="NAME",
+                   help="a published model, by its task (repeatable; default with no model "
+                        "flags: the published stt-en, tts-kathleen and vc-kathleen)")
     p.add_argument("--stt", help="causal STT workdir (live transcription)")
     p.add_argument("--tts", help="TTS workdir (speak typed text; needs --decoder)")
     p.add_argument("--vc", help="vc workdir (live conversion; needs --decoder)")

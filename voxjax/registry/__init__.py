@@ -58,6 +58,8 @@ def is_model_dir(path: str | os.PathLike) -> bool:
 
 def names() -> list[str]:
     """The published models in the package, sorted."""
+    if not os.path.isdir(REGISTRY_DIR):
+        return []
     return sorted(n for n in os.listdir(REGISTRY_DIR)
                   if is_model_dir(os.path.join(REGISTRY_DIR, n)))
 
