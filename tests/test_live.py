@@ -233,8 +233,10 @@ def test_limits_sessions_origin_and_loopback(models):
     assert args.host == "127.0.0.1"
 
 
-def test_serve_refuses_bad_workdirs_in_one_line(capsys, tmp_path, tiny_tts_workdir):
-    cases = ((["serve"], "give at least one model"),
+def test_serve_refuses_bad_workdirs_in_one_line(capsys, tmp_path, tiny_tts_workdir, monkeypatch):
+    from voxjax import registry
+    monkeypatch.setattr(registry, "REGISTRY_DIR", str(tmp_path / "no-models"))
+    cases = ((["serve"], "no published models"),
              (["serve", "--tts", tiny_tts_workdir], "need --decoder"),
              (["serve", "--stt", str(tmp_path)], "no checkpoint"))
     for argv, words in cases:

@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from voxjax import checkpoint, config as config_lib, inference, registry
+from voxjax.registry import publish
 from voxjax.data import manifest, sources
 from tests.test_cli import assert_one_line_error, run_cli
 
@@ -19,7 +20,7 @@ SHARED = config_lib.SHARED_DATA
 def exported(tiny_streaming_workdir, tmp_path, monkeypatch):
     """The tiny streaming STT workdir exported as ``tiny-stt`` into a registry of its own."""
     monkeypatch.setattr(registry, "REGISTRY_DIR", str(tmp_path / "registry"))
-    path = registry.export(tiny_streaming_workdir, "tiny-stt")
+    path = publish.export(tiny_streaming_workdir, "tiny-stt")
     return path
 
 
@@ -138,7 +139,7 @@ def test_a_voice_brings_its_decoder_and_refuses_a_republished_one(
     code, _, errors = run_cli(capsys, "export", "--workdir", tiny_tts_workdir, "--name",
                               "tiny-voice", "--requires", "decoder=tiny-decoder")
     assert_one_line_error(code, errors, "no published model 'tiny-decoder'")
-    registry.export(tiny_decoder_workdir, "tiny-decoder")
+    publish.export(tiny_decoder_workdir, "tiny-decoder")
     code, _, errors = run_cli(capsys, "export", "--workdir", tiny_tts_workdir, "--name",
                               "tiny-voice", "--requires", "decoder=tiny-decoder")
     assert code == 0 and not errors
@@ -147,7 +148,7 @@ def test_a_voice_brings_its_decoder_and_refuses_a_republished_one(
                                     "Hello there.")
     assert code == 0 and not errors and sf.info(str(out)).duration > 0.1
     # Re-publishing the decoder (other parameters) breaks the link: one line, exit 2.
-    registry.export(tiny_streaming_workdir, "tiny-decoder")
+    publish.export(tiny_streaming_workdir, "tiny-decoder")
     code, _, errors = run_cli(capsys, "synthesize", "--model", "tiny-voice", "--out", out, "Hi.")
     assert_one_line_error(code, errors, "built on another tiny-decoder")
 
@@ -155,7 +156,7 @@ def test_a_voice_brings_its_decoder_and_refuses_a_republished_one(
 def test_shared_data_paths_are_stored_portably(tiny_streaming_workdir, tmp_path, monkeypatch):
     root = checkpoint.load_config(tiny_streaming_workdir).data.root
     monkeypatch.setattr(config_lib, "SHARED_DATA", os.path.dirname(root))  # as if shared
-    path = registry.export(tiny_streaming_workdir, "tiny-stt", str(tmp_path))
+    path = publish.export(tiny_streaming_workdir, "tiny-stt", str(tmp_path))
     stored = json.load(open(os.path.join(path, registry.CONFIG_FILE)))
     assert stored["data"]["root"] == registry.SHARED_TOKEN + "/" + os.path.basename(root)
     monkeypatch.setattr(config_lib, "SHARED_DATA", str(tmp_path / "elsewhere"))
@@ -169,7 +170,7 @@ def test_serve_without_model_flags_serves_the_published_models(
     monkeypatch.setattr(registry, "REGISTRY_DIR", str(tmp_path / "registry"))
     code, _, errors = run_cli(capsys, "serve")
     assert_one_line_error(code, errors, "no published models")
-    registry.export(tiny_streaming_workdir, "stt-en")
+    publish.export(tiny_streaming_workdir, "stt-en")
     served = {}
     monkeypatch.setattr(live, "serve", lambda models, host, port, limits: served.update(
         modes=models.modes, host=host))

@@ -146,7 +146,7 @@ def cmd_models(args) -> int:
 
 def cmd_export(args) -> int:
     """Writes a trained workdir as a published model folder."""
-    from voxjax import registry
+    from voxjax.registry import publish
     requires = {}
     for link in args.requires:
         role, _, name = link.partition("=")
@@ -154,7 +154,7 @@ def cmd_export(args) -> int:
             raise CLIError(f"--requires {link!r}: expected ROLE=NAME, e.g. "
                            "decoder=decoder-kathleen")
         requires[role] = name
-    print(registry.export(args.workdir, args.name, args.out, requires))
+    print(publish.export(args.workdir, args.name, args.out, requires))
     return 0
 
 

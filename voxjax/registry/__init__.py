@@ -1,6 +1,7 @@
 """Published models: trained models that ship inside the package, one folder per model.
 
-A model folder (``voxjax/registry/<name>/``, or any folder :func:`export` wrote) holds
+A model folder (``voxjax/registry/<name>/``, or any folder that
+:func:`voxjax.registry.publish.export` wrote) holds
 
 - ``config.json``: the full experiment config it was trained with;
 - ``params.safetensors``: the parameters, stored float16 and loaded float32;
@@ -13,8 +14,9 @@ Every reader of a trained model (:func:`voxjax.checkpoint.load_config`,
 :func:`voxjax.checkpoint.load_params`, and so every ``--workdir``, ``--stt``, ``vc.content_workdir``
 ...) accepts such a folder in place of a training workdir; ``--model NAME`` on the command line
 names a published one (:func:`model_dir`). A missing file, or one whose checksum differs, is a
-one-line :class:`ModelError`. Published models are written only through :func:`export`, from a
-trained workdir, and re-published only when their figures improve: weights in git stay forever.
+one-line :class:`ModelError`. Published models are written only through
+:func:`voxjax.registry.publish.export`, from a trained workdir, and re-published only when
+their figures improve: weights in git stay forever.
 """
 from __future__ import annotations
 
@@ -234,39 +236,3 @@ def describe(path: str) -> dict:
     size = sum(os.path.getsize(os.path.join(path, n)) for n in checksums(path))
     return {"name": os.path.basename(os.path.normpath(path)), "task": config.task,
             "parameters": count, "bytes": size, "title": title, "path": path}
-
-
-def export(workdir: str, name: str, out_dir: str | None = None,
-           requires: dict[str, str] | None = None) -> str:
-    """Writes the newest checkpoint of training ``workdir`` as model ``name`` into ``out_dir``
-    (default: the package's registry, where ``pip install`` picks it up); returns the folder.
-
-    Only the parameters are kept (no optimiser state), stored float16, with the full config
-    and, for speech-to-text, the text prior the workdir decodes with. A card (README.md) is
-    started from the workdir's facts when the folder has none; an existing card is kept, to be
-    brought up to date by hand with the new figures.
-    """
-    from voxjax import checkpoint, inference, summaries  # checkpoint reads model folders
-
-    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
-        raise ModelError(f"model name {name!r}: use letters, digits, '-', '_' and '.'")
-    if is_model_dir(workdir):
-        raise ModelError(f"{workdir} is already a published model; export a training workdir")
-    config, task, params = inference.load_workdir(workdir)
-    step = checkpoint.stored_config(workdir)[0]
-    prior = None
-    if config.task == "stt":
-        inference.load_prior(task, workdir)  # fitted from the training transcripts if absent
-        prior = os.path.join(workdir, PRIOR_FILE)
-        prior = prior if os.path.exists(prior) else None
-    path = os.path.join(out_dir or REGISTRY_DIR, name)
-    card = None if os.path.exists(os.path.join(path, CARD_FILE)) else _card_stub(
-        name, config, params, step, summaries.training_seconds(workdir))
-    return save(path, config, params, prior, card, requires)
-
-
-def _card_stub(name: str, config, params, step: int, seconds: float) -> str:
-    count = sum(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
-    return (f"# {name}\n\nA `{config.task}` model of {count:,} parameters, exported from step "
-            f"{step:,} of its training (about {seconds / 3600:.1f} h of training wall time by "
-            "its metrics log).\n\n## Figures\n\nNot yet measured.\n")
