@@ -54,7 +54,8 @@ def test_an_exported_model_transcribes_like_its_workdir(exported, tiny_streaming
     np.testing.assert_allclose(a.log_probs, b.log_probs, atol=0.05)
 
 
-def test_models_lists_and_cli_flags_take_a_model_name(exported, capsys, tiny_corpus, tmp_path):
+def test_models_lists_and_cli_flags_take_a_model_name(exported, capsys, tiny_corpus, tmp_path,
+                                                     monkeypatch):
     code, out, _ = run_cli(capsys, "models", "--json")
     rows = json.loads(out)
     assert code == 0 and [r["name"] for r in rows] == ["tiny-stt"]
@@ -67,6 +68,11 @@ def test_models_lists_and_cli_flags_take_a_model_name(exported, capsys, tiny_cor
                                 "--out-dir", tmp_path / "eval")
     assert code == 0 and not errors
     assert json.load(open(tmp_path / "eval" / "eval_synth_test.json"))["metrics"]["utterances"] > 0
+    assert not os.path.exists(os.path.join(exported, "eval_synth_test.json"))
+    monkeypatch.chdir(tmp_path)  # without --out-dir: runs/eval/<name>, never the model folder
+    code, _, errors = run_cli(capsys, "eval", "--model", "tiny-stt", "--dataset", "synth",
+                              "--root", tiny_corpus, "--split", "test", "--greedy")
+    assert code == 0 and (tmp_path / "runs" / "eval" / "tiny-stt" / "eval_synth_test.json").exists()
     assert not os.path.exists(os.path.join(exported, "eval_synth_test.json"))
 
 

@@ -163,7 +163,7 @@ def cmd_eval(args) -> int:
     writes ``eval_*.json`` to ``--out-dir`` (default: the workdir; runs/eval/NAME for --model)."""
     from voxjax import checkpoint
     _model_source(args)
-    out_dir = args.out_dir or (os.path.join("runs", "eval", args.model) if args.model else None)
+    out_dir = args.out_dir
     task = checkpoint.load_config(args.workdir).task
     if args.model and task == "tts":
         from voxjax import registry  # a published voice brings its decoder and judge
@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "instead of the config's own data; arctic: each voice apart")
     p.add_argument("--root", help="dataset folder (or manifest.jsonl) for --dataset")
     p.add_argument("--out-dir", help="where eval_*.json goes (default: the workdir; "
-                                     "runs/eval/NAME for --model)")
+                                     "runs/eval/NAME for a published model)")
     _add_decode_flags(p)
     p.add_argument("--decoder", help="TTS workdirs: conv decoder workdir to synthesise with")
     p.add_argument("--judge", help="TTS/decoder/vc workdirs: STT workdir that transcribes the "

@@ -40,7 +40,7 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from voxjax import audio, files, inference, text
+from voxjax import audio, files, inference, registry, text
 from voxjax.evaluation import metrics
 from voxjax.evaluation.judges import SpeakerJudge, dnsmos_scorer, words_judge
 from voxjax.evaluation.tts import copy_synthesis_system
@@ -277,7 +277,8 @@ def evaluate_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
     ``'pocketsphinx'`` judges the words with pocketsphinx (the ``eval`` extra) instead of an STT
     workdir. DNSMOS (the ``eval`` extra) rates every conversion and source. Writes
     ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` for other sources),
-    ``.md`` and a few wavs under a folder of that name in the vc workdir; returns the flat
+    ``.md`` and a few wavs under a folder of that name in the vc workdir (``runs/eval/<name>``
+    for a published model); returns the flat
     summary (zero-shot and via-text figures apart, keys ``zero_shot_*`` and ``via_text_*``)."""
     from voxjax.corpus import build
     converter = inference.load_converter(vc_workdir, decoder_workdir)
@@ -319,7 +320,8 @@ def evaluate_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
                 [s.naturalness["dnsmos_ovrl"] for s in own]))
     sources = judge_sources(utterances, judge, speaker_judge, converter.sample_rate, naturalness)
     name = f"eval_{sources_from[0]}_{split}" if sources_from else f"eval_{split}"
-    out_dir = os.path.join(vc_workdir, name)
+    home = registry.output_dir(vc_workdir)
+    out_dir = os.path.join(home, name)
     report = evaluate_conversion(converter, sources, chosen, judge, speaker_judge, render,
                                  out_dir, voice_of=voice_of, naturalness=naturalness)
     copy = copy_synthesis_system(*inference.load_workdir(decoder_workdir)[1:])
@@ -343,9 +345,9 @@ def evaluate_workdir(vc_workdir: str, decoder_workdir: str, judge_workdir: str,
                                           voice_of=voice_of, naturalness=naturalness)
         result.update({f"via_text_{k}": v for k, v in text_report["summary"].items()})
         reports["via_text"] = text_report
-    files.write_json(os.path.join(vc_workdir, name + ".json"),
+    files.write_json(os.path.join(home, name + ".json"),
                      {"metrics": result, "reports": reports}, indent=1)
-    files.write_text(os.path.join(vc_workdir, name + ".md"), markdown(reports) + "\n")
+    files.write_text(os.path.join(home, name + ".md"), markdown(reports) + "\n")
     return result
 
 

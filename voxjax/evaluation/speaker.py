@@ -46,11 +46,11 @@ def evaluate_workdir(workdir: str, split: str | None = None, dataset: str | None
     set ``dataset`` (split default ``all``): its EER over all pairs and, where its voices are in
     the table, identification among those voices and over the whole table. ``limit``: that
     many recordings per voice group, spread over it. Writes ``eval_[<dataset>_]<split>.json``
-    to ``out_dir`` (default: the workdir)."""
+    to ``out_dir`` (default: the workdir; ``runs/eval/<name>`` for a published model)."""
     config, task, params = inference.load_workdir(workdir)
     if config.task != "speaker":
         raise ValueError(f"{workdir} holds a {config.task!r} model, not a speaker model")
-    out_dir = out_dir or registry.locate(workdir)
+    out_dir = out_dir or registry.output_dir(workdir)
     if dataset is None:
         split = split or "valid"
         result = {"split": split, **task.evaluate(params, split)}

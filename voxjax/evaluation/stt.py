@@ -13,7 +13,7 @@ def evaluate_workdir(workdir: str, split: str | None = None, decode: dict | None
                      limit: int | None = None, out_dir: str | None = None) -> dict:
     """CER/WER of a speech-to-text workdir (or published model) on ``split``; writes
     ``eval_<split>.json`` (``eval_<dataset>_<split>.json`` with ``dataset``) to ``out_dir``
-    (default: the workdir).
+    (default: the workdir; ``runs/eval/<name>`` for a published model).
 
     Greedy CER/WER always; the beam search's (``*_beam``) too unless the settings say greedy.
     ``decode`` overrides ``config.inference`` entries (greedy, beam_size, prior_weight,
@@ -53,7 +53,7 @@ def evaluate_workdir(workdir: str, split: str | None = None, decode: dict | None
                        for k in ("beam_size", "prior_weight", "length_bonus")})
         result["decode_prior"] = prior is not None
     name = f"eval_{dataset}_{split}.json" if dataset else f"eval_{split}.json"
-    out_dir = out_dir or registry.locate(workdir)
+    out_dir = out_dir or registry.output_dir(workdir)
     files.write_json(os.path.join(out_dir, name), {"metrics": result, "utterances": details},
                      indent=1)
     return result

@@ -61,7 +61,8 @@ def judge_systems(utterances: list[Utterance], systems: dict[str, System], judge
     ``{"systems": {name: {"cer_<judge>", "cer_ratio_<judge>", "mcd_db", "duration_ratio"}},
     "utterances": [...]}`` (``duration_ratio``: the system's total seconds over the ground
     truth's); with ``naturalness`` (:func:`voxjax.evaluation.judges.dnsmos_scorer`) also each
-    system's mean DNSMOS. Writes the first ``keep_audio`` utterances' wavs to ``out_dir`` when given.
+    system's mean DNSMOS. Writes the first ``keep_audio`` utterances' wavs to ``out_dir`` when
+    given.
     """
     systems = {"ground_truth": lambda utt, wave: wave, **systems}
     refs: list[str] = []
@@ -144,7 +145,8 @@ def evaluate_workdir(workdir: str, split: str = "test", decoder_workdir: str | N
                                judge_workdir: str | None = None, limit: int = 100,
                                out_dir: str | None = None) -> dict:
     """Evaluates a TTS or conv decoder workdir (or published model) on ``split``; writes
-    ``eval_<split>.json`` and sample wavs to ``out_dir`` (default: the workdir).
+    ``eval_<split>.json`` and sample wavs to ``out_dir`` (default: the workdir;
+    ``runs/eval/<name>`` for a published model).
 
     Always: the task's own metrics (teacher-forced losses, durations; or copy-synthesis
     losses). With ``judge_workdir`` (an STT workdir) and, for TTS, ``decoder_workdir``: the
@@ -152,7 +154,7 @@ def evaluate_workdir(workdir: str, split: str = "test", decoder_workdir: str | N
     truth; Griffin-Lim as the baseline).
     """
     config, task, params = inference.load_workdir(workdir)
-    out_dir = out_dir or registry.locate(workdir)
+    out_dir = out_dir or registry.output_dir(workdir)
     metrics = {f"model_{k}": v for k, v in task.evaluate(params, split).items()}
     systems = {}
     if config.task == "decoder":

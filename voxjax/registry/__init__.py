@@ -91,6 +91,15 @@ def locate(path_or_name: str) -> str:
     return path
 
 
+def output_dir(path_or_name: str) -> str:
+    """Where an evaluation of ``path_or_name`` writes by default: a training workdir itself, a
+    published model ``runs/eval/<name>`` (the package folder stays as installed)."""
+    path = locate(path_or_name)
+    if is_model_dir(path):
+        return os.path.join("runs", "eval", os.path.basename(os.path.normpath(path)))
+    return path
+
+
 def _sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
